@@ -1,0 +1,133 @@
+/**
+ * @module Manager options: their types, defaults and the checks run once at start-up.
+ */
+import { jsonCodec, type Codec } from './codec.js';
+import { TesseraError } from './errors.js';
+import { createIdScheme, type IdScheme } from './id.js';
+import type { StandardSchemaV1 } from './schema.js';
+import { systemClock, type Clock, type Store } from './store.js';
+import { checkDuration, HOUR, MINUTE } from './time.js';
+import { createCookieCodec, type CookieCodec, type CookieOptions } from './transport/cookie.js';
+import { resolveTransports, type TransportOptions, type Transports } from './transport/index.js';
+
+/** What to do when a login would exceed `maxSessionsPerUser`. */
+export type SessionLimitPolicy = 'evict-oldest' | 'refuse';
+
+/** Options of `createSessionManager`. */
+export interface SessionManagerOptions {
+  /** Where sessions live. @default memoryStore() */
+  store?: Store;
+  /** A session unused for this long ends (rolling; ms). @default 1800000 (30 minutes) */
+  idleTimeout?: number;
+  /** A session ends this long after it was created, however active (ms); `false` for none. @default 43200000 (12 hours) */
+  absoluteTimeout?: number | false;
+  /**
+   * A request that only reads its session moves the idle deadline only when at least this long
+   * has passed since it last moved (ms), so most reads cost no write. @default idleTimeout / 10
+   */
+  touchAfter?: number;
+  /** The session cookie. */
+  cookie?: CookieOptions;
+  /** Which transports carry the id. @default { cookie: true } */
+  transport?: TransportOptions;
+  /** Random bytes per id, 16 to 64. @default 32 */
+  idBytes?: number;
+  /** A prefix for ids (letters, digits, "_" and "-"), e.g. `"sess_"`. @default '' */
+  idPrefix?: string;
+  /** Your own id generator: fixed-length strings of `[A-Za-z0-9_-]` with at least 128 random bits. */
+  generateId?: () => string;
+  /** Store (and send a cookie for) a new session even when nothing was written to it. @default false */
+  saveNew?: boolean;
+  /** How values are encoded for the store. @default jsonCodec */
+  codec?: Codec;
+  /** A Standard Schema validator (zod, valibot, …) for the session data, checked on load. */
+  schema?: StandardSchemaV1;
+  /** The longest any store call may take before it fails with `STORE_TIMEOUT` (ms). @default 2000 */
+  storeTimeout?: number;
+  /** At most this many live sessions per user; see `sessionLimitPolicy`. @default unlimited */
+  maxSessionsPerUser?: number;
+  /**
+   * `'evict-oldest'` ends the user's oldest sessions at login; `'refuse'` makes the new login fail
+   * with `TOO_MANY_SESSIONS`. @default 'evict-oldest'
+   */
+  sessionLimitPolicy?: SessionLimitPolicy;
+  /** How often to sweep expired records from stores that need it (ms); `false` for never. @default 60000 */
+  gcInterval?: number | false;
+  /** Called with errors that happen off the request path (background clean-up, GC). */
+  onError?: (error: unknown) => void;
+  /** The clock; tests pass one they can move. @default Date.now */
+  clock?: Clock;
+}
+
+/** Options resolved and checked. */
+export interface ResolvedOptions {
+  store: Store | undefined;
+  idleTimeout: number;
+  absoluteTimeout: number | undefined;
+  /** How close to the deadline a read must come before it touches: idleTimeout - touchAfter. */
+  touchWithin: number;
+  cookie: CookieCodec;
+  isPersistentCookie: boolean;
+  transports: Transports;
+  ids: IdScheme;
+  saveNew: boolean;
+  codec: Codec;
+  schema: StandardSchemaV1 | undefined;
+  storeTimeout: number;
+  maxSessionsPerUser: number | undefined;
+  sessionLimitPolicy: SessionLimitPolicy;
+  gcInterval: number | undefined;
+  onError: (error: unknown) => void;
+  clock: Clock;
+}
+
+/** Checks every option; a mistake throws `CONFIG` naming the option and what to do. */
+export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
+  const idleTimeout = checkDuration('idleTimeout', options.idleTimeout, 30 * MINUTE);
+  const absoluteTimeout =
+    options.absoluteTimeout === false ? undefined : checkDuration('absoluteTimeout', options.absoluteTimeout, 12 * HOUR);
+  const touchAfter = options.touchAfter === undefined ? idleTimeout / 10 : options.touchAfter;
+  if (!Number.isFinite(touchAfter) || touchAfter < 0 || touchAfter >= idleTimeout) {
+    throw new TesseraError('CONFIG', 'Option `touchAfter` must be at least 0 and less than `idleTimeout`.');
+  }
+  const maxSessionsPerUser = options.maxSessionsPerUser;
+  if (maxSessionsPerUser !== undefined && (!Number.isInteger(maxSessionsPerUser) || maxSessionsPerUser < 1)) {
+    throw new TesseraError('CONFIG', 'Option `maxSessionsPerUser` must be a whole number of at least 1.');
+  }
+  const policy = options.sessionLimitPolicy ?? 'evict-oldest';
+  if (policy !== 'evict-oldest' && policy !== 'refuse') {
+    throw new TesseraError('CONFIG', 'Option `sessionLimitPolicy` must be "evict-oldest" or "refuse".');
+  }
+  const store = options.store;
+  if (maxSessionsPerUser !== undefined && store && !store.byUser) {
+    throw new TesseraError(
+      'CONFIG',
+      `Option \`maxSessionsPerUser\` needs a store with a user index; the ${store.name} store has none. Pick another store or drop the option.`,
+    );
+  }
+  const gcInterval = options.gcInterval === false ? undefined : checkDuration('gcInterval', options.gcInterval, MINUTE);
+  const schema = options.schema;
+  if (schema !== undefined && typeof schema['~standard']?.validate !== 'function') {
+    throw new TesseraError('CONFIG', 'Option `schema` must be a Standard Schema validator (zod 3.24+, valibot 1, arktype 2, …).');
+  }
+  const cookieOptions = options.cookie ?? {};
+  return {
+    store,
+    idleTimeout,
+    absoluteTimeout,
+    touchWithin: idleTimeout - touchAfter,
+    cookie: createCookieCodec(cookieOptions),
+    isPersistentCookie: cookieOptions.maxAge !== undefined && cookieOptions.maxAge !== 'session',
+    transports: resolveTransports(options.transport),
+    ids: createIdScheme(options),
+    saveNew: options.saveNew ?? false,
+    codec: options.codec ?? jsonCodec,
+    schema,
+    storeTimeout: checkDuration('storeTimeout', options.storeTimeout, 2000),
+    maxSessionsPerUser,
+    sessionLimitPolicy: policy,
+    gcInterval,
+    onError: options.onError ?? (() => {}),
+    clock: options.clock ?? systemClock,
+  };
+}

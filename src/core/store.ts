@@ -1,0 +1,173 @@
+/**
+ * @module The store contract: what every tessera store implements and promises.
+ */
+
+/** A JSON value as stores keep it. The codec turns Dates, Maps, Sets, BigInts and bytes into these. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** What tessera remembers about the device a session belongs to (for "your devices" lists). */
+export interface SessionMeta {
+  /** The `User-Agent` header at login. */
+  userAgent?: string;
+  /** The client address at login, as the adapter saw it. */
+  ip?: string;
+  /** When the session was bound to the user (epoch ms). */
+  loggedInAt?: number;
+}
+
+/**
+ * A stored session: its data plus bookkeeping. Times are epoch milliseconds.
+ * `expiresAt` never exceeds `absoluteExpiresAt` when that is set.
+ */
+export interface StoreRecord {
+  /** Top-level session keys to their encoded values. */
+  data: Record<string, JsonValue>;
+  /** When the session was first stored. */
+  createdAt: number;
+  /** The idle deadline: after it the record is gone. */
+  expiresAt: number;
+  /** The absolute deadline, fixed at creation; `expiresAt` can never move past it. */
+  absoluteExpiresAt?: number;
+  /** The user this session is bound to, after `login`. */
+  userId?: string;
+  /** Device information recorded at login. */
+  meta?: SessionMeta;
+}
+
+/**
+ * A change to one record, applied atomically by {@link Store.write}.
+ *
+ * Order of application: `replace` (clear all data), then `unset`, then `set`, then `incr`.
+ * `incr` adds to a numeric value (a missing or non-numeric value counts as 0).
+ */
+export interface Delta {
+  /** Create the record if it is missing (or expired). Only a delta marked `create` may create one. */
+  create?: true;
+  /** With `create`: the creation time to record. Defaults to the store's clock. */
+  createdAt?: number;
+  /** With `create`: the absolute deadline to record. */
+  absoluteExpiresAt?: number;
+  /** Replace all data with `set` (flush). */
+  replace?: true;
+  /** Keys to write, with their encoded values. */
+  set?: Record<string, JsonValue>;
+  /** Keys to remove. */
+  unset?: string[];
+  /** Keys to add a number to, atomically. */
+  incr?: Record<string, number>;
+  /** Bind the record to this user (`null` unbinds). Undefined leaves the binding as it is. */
+  userId?: string | null;
+  /** Replace the device information. */
+  meta?: SessionMeta;
+}
+
+/** What {@link Store.write} reports. */
+export interface WriteResult {
+  /**
+   * Whether a live record was there before the write. For a write without `create` on a missing,
+   * destroyed or expired record this is `false` and nothing changed.
+   */
+  existed: boolean;
+  /** The value of each key of `delta.incr` after the write (absent when nothing was written). */
+  counters?: Record<string, number>;
+}
+
+/** One entry of a user's session list ({@link Store.byUser}). */
+export interface UserSession {
+  /** The store key (a hash of the session id): a handle, not a credential. */
+  key: string;
+  createdAt: number;
+  expiresAt: number;
+  meta?: SessionMeta;
+}
+
+/** Options of {@link Store.gc}. */
+export interface GcOptions {
+  /** Stop after about this many milliseconds. @default 100 */
+  budgetMs?: number;
+  /** Remove at most this many records. @default 10000 */
+  limit?: number;
+}
+
+/** What a {@link Store.gc} pass did. */
+export interface GcResult {
+  /** Records removed. */
+  removed: number;
+  /** `true` when every expired record was removed; `false` when budget or limit stopped the pass. */
+  done: boolean;
+}
+
+/** A page of {@link Store.scan}. */
+export interface ScanPage {
+  keys: string[];
+  /** Pass back to get the next page; absent on the last page. */
+  cursor?: string;
+}
+
+/** A source of time. Stores and the manager take one so tests can move time. */
+export interface Clock {
+  now(): number;
+}
+
+/**
+ * A session store.
+ *
+ * Keys are never raw session ids: the manager passes `base64url(sha256(id))` (43 characters of
+ * `[A-Za-z0-9_-]`), so a leaked store holds no usable cookie and a key is always safe in a path,
+ * a Redis key or an SQL parameter.
+ *
+ * Promises every store keeps (the contract suite in `test/contract/store.ts` checks each):
+ * - A missing or expired key reads as `undefined`, never as an error, even before any GC ran.
+ * - `write` is atomic per call: two writes of different keys to one record at the same moment both
+ *   survive, and `incr` never loses an increment.
+ * - Only a delta with `create` makes a record. A write to a missing, destroyed or expired record
+ *   changes nothing and returns `existed: false`, so a slow request cannot bring back a session
+ *   that was logged out.
+ * - `expiresAt` passed to `write` and `touch` is capped at the record's `absoluteExpiresAt`.
+ * - `destroy` and `touch` of an unknown key are no-ops.
+ * - Failures reject with an error; the manager turns it into `STORE_UNAVAILABLE`.
+ */
+export interface Store {
+  /** The store's `STORE_NAME`, used in messages and metrics. */
+  readonly name: string;
+  /**
+   * Set by stores whose calls never wait on I/O (memory). The manager then skips the timeout timer.
+   */
+  readonly isLocal?: boolean;
+  /** The live record, or `undefined`. */
+  get(key: string): Promise<StoreRecord | undefined>;
+  /** Apply `delta` atomically and set the idle deadline to `expiresAt` (capped, see above). */
+  write(key: string, delta: Delta, expiresAt: number): Promise<WriteResult>;
+  /** Move the idle deadline (capped), touching no data. A no-op for a missing record. */
+  touch(key: string, expiresAt: number): Promise<void>;
+  /** Remove the record and its user-index entry. A no-op for a missing record. */
+  destroy(key: string): Promise<void>;
+  /** Release connections and timers. */
+  close(): Promise<void>;
+
+  /**
+   * Move a record to a new key with no moment where neither key holds it. Returns `false` (and
+   * changes nothing) when the old record is missing or expired.
+   */
+  rename?(oldKey: string, newKey: string): Promise<boolean>;
+  /** The live sessions of a user, oldest first. */
+  byUser?(userId: string): Promise<UserSession[]>;
+  /** Destroy every session of a user except `exceptKey`; returns how many were destroyed. */
+  destroyByUser?(userId: string, exceptKey?: string): Promise<number>;
+  /** How many live records there are (may include some expired ones not yet collected). */
+  count?(): Promise<number>;
+  /** Page through the keys of live records. */
+  scan?(cursor?: string, limit?: number): Promise<ScanPage>;
+  /** Remove expired records within a time budget (stores without native expiry). */
+  gc?(options?: GcOptions): Promise<GcResult>;
+  /** Write, read back and delete a probe record; reject with a clear error when that fails. */
+  check?(): Promise<void>;
+}
+
+/** Caps an idle deadline at the absolute one. Stores use it in `write` and `touch`. */
+export function capExpiry(expiresAt: number, absoluteExpiresAt: number | undefined): number {
+  return absoluteExpiresAt !== undefined && absoluteExpiresAt < expiresAt ? absoluteExpiresAt : expiresAt;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: Date.now };

@@ -1,0 +1,63 @@
+/**
+ * @module Durations and the bound on every store call.
+ */
+import { TesseraError, storeFailure } from './errors.js';
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+/**
+ * Runs a store operation, rejecting with `STORE_TIMEOUT` when it takes longer than `timeoutMs`
+ * and turning any other failure into `STORE_UNAVAILABLE`. The operation itself is not cancelled
+ * (drivers offer no general way to); its late result is ignored.
+ */
+export function bounded<T>(storeName: string, op: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new TesseraError(
+          'STORE_TIMEOUT',
+          `The ${storeName} store did not answer ${op} within ${timeoutMs} ms. Check the server's load and network, or raise \`storeTimeout\`.`,
+        ),
+      );
+    }, timeoutMs);
+    let pending: Promise<T>;
+    try {
+      pending = run();
+    } catch (error) {
+      clearTimeout(timer);
+      reject(storeFailure(storeName, op, error));
+      return;
+    }
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(storeFailure(storeName, op, error));
+      },
+    );
+  });
+}
+
+/** Runs a store operation of a store that never waits on I/O: only wraps its failures. */
+export async function unbounded<T>(storeName: string, op: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw storeFailure(storeName, op, error);
+  }
+}
+
+/** Checks a duration option: a positive finite number of milliseconds. */
+export function checkDuration(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TesseraError('CONFIG', `Option \`${name}\` must be a positive number of milliseconds; got ${String(value)}.`);
+  }
+  return value;
+}

@@ -1,0 +1,139 @@
+/**
+ * @module The session cookie: options checked once at start-up, headers built from parts computed
+ * once, and a reader that picks the session cookie out of a `Cookie` header.
+ */
+import { parseCookie, stringifySetCookie, type SetCookie } from 'cookie';
+import { TesseraError } from '../errors.js';
+
+/** Options of the session cookie. */
+export interface CookieOptions {
+  /**
+   * The cookie name. A `__Host-` name requires `secure: true`, `path: '/'` and no `domain`;
+   * a `__Secure-` name requires `secure: true`.
+   * @default 'sid'
+   */
+  name?: string;
+  /** The `Domain` attribute. Leave unset to bind the cookie to the exact host (safer). */
+  domain?: string;
+  /** @default '/' */
+  path?: string;
+  /**
+   * `true` always sets `Secure`; `'auto'` sets it when the request came over https
+   * (including `X-Forwarded-Proto` when the adapter trusts the proxy); `false` never does.
+   * @default 'auto'
+   */
+  secure?: boolean | 'auto';
+  /** @default true */
+  httpOnly?: boolean;
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** The `Partitioned` attribute (CHIPS). Requires `secure: true`. @default false */
+  partitioned?: boolean;
+  /**
+   * Cookie lifetime in milliseconds, or `'session'` for a cookie the browser drops when it closes
+   * (beego's CookieLifeTime). A persistent cookie is re-sent whenever the session's deadline moves.
+   * @default 'session'
+   */
+  maxAge?: number | 'session';
+}
+
+/** The cookie policy, resolved once. */
+export interface CookieCodec {
+  readonly name: string;
+  /** `Set-Cookie` value giving the cookie `value`. */
+  serialize(value: string, isSecure: boolean): string;
+  /** `Set-Cookie` value clearing the cookie. */
+  clear(isSecure: boolean, name?: string): string;
+  /** `Set-Cookie` value for another cookie under the same policy (chunked cookie stores). */
+  serializeNamed(name: string, value: string, isSecure: boolean): string;
+  /** The session cookie's value in a `Cookie` header, or `undefined`; `null` when ambiguous. */
+  read(header: string | undefined): string | undefined | null;
+  /** All cookies of a header. */
+  parse(header: string | undefined): Record<string, string | undefined>;
+}
+
+// RFC 6265 token: a cookie name may not hold separators, spaces or control characters.
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const PATH = /^\/[\x21-\x3A\x3C-\x7E]*$/;
+const EPOCH = new Date(0);
+
+function configError(message: string): TesseraError {
+  return new TesseraError('CONFIG', `cookie: ${message}`);
+}
+
+/** Checks cookie options and precomputes the headers. Throws `CONFIG` on any bad option. */
+export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
+  const name = options.name ?? 'sid';
+  const path = options.path ?? '/';
+  const secure = options.secure ?? 'auto';
+  const sameSite = options.sameSite ?? 'lax';
+  const httpOnly = options.httpOnly ?? true;
+  const partitioned = options.partitioned ?? false;
+  const maxAge = options.maxAge ?? 'session';
+
+  if (!COOKIE_NAME.test(name)) throw configError(`\`name\` ${JSON.stringify(name)} is not a valid cookie name (RFC 6265 token characters only).`);
+  if (!PATH.test(path)) throw configError(`\`path\` must start with "/" and hold no ";" or control characters; got ${JSON.stringify(path)}.`);
+  if (options.domain !== undefined && !DOMAIN.test(options.domain)) {
+    throw configError(`\`domain\` ${JSON.stringify(options.domain)} is not a valid host name.`);
+  }
+  if (!['lax', 'strict', 'none'].includes(sameSite)) throw configError('`sameSite` must be "lax", "strict" or "none".');
+  if (secure !== true && secure !== false && secure !== 'auto') throw configError('`secure` must be true, false or "auto".');
+  if (maxAge !== 'session' && (!Number.isFinite(maxAge) || maxAge <= 0)) {
+    throw configError('`maxAge` must be a positive number of milliseconds or "session".');
+  }
+  if (name.startsWith('__Host-')) {
+    if (secure !== true) throw configError('a `__Host-` cookie must set `secure: true` (browsers drop it otherwise).');
+    if (path !== '/') throw configError('a `__Host-` cookie must have `path: "/"`.');
+    if (options.domain !== undefined) throw configError('a `__Host-` cookie must not set `domain`.');
+  }
+  if (name.startsWith('__Secure-') && secure !== true) throw configError('a `__Secure-` cookie must set `secure: true`.');
+  if (sameSite === 'none' && secure !== true) throw configError('`sameSite: "none"` needs `secure: true` (browsers drop it otherwise).');
+  if (partitioned && secure !== true) throw configError('`partitioned` needs `secure: true`.');
+
+  const base: Omit<SetCookie, 'name' | 'value'> = {
+    path,
+    httpOnly,
+    sameSite,
+    partitioned,
+    ...(options.domain === undefined ? {} : { domain: options.domain }),
+    ...(maxAge === 'session' ? {} : { maxAge: Math.floor(maxAge / 1000) }),
+  };
+  const attributes = (isSecure: boolean, clear: boolean): string => {
+    const attrs: SetCookie = { name: 'x', value: '', ...base, secure: isSecure };
+    if (clear) {
+      attrs.maxAge = 0;
+      attrs.expires = EPOCH;
+    }
+    // Only the attributes: everything after "x=".
+    return stringifySetCookie(attrs).slice(2);
+  };
+  const keep = [attributes(secure === true, false), attributes(true, false)] as const;
+  const gone = [attributes(secure === true, true), attributes(true, true)] as const;
+  const pick = (isSecure: boolean): 0 | 1 => (secure === true || (secure === 'auto' && isSecure) ? 1 : 0);
+  const prefix = name + '=';
+
+  return {
+    name,
+    serialize: (value, isSecure) => prefix + value + keep[pick(isSecure)],
+    serializeNamed: (other, value, isSecure) => other + '=' + value + keep[pick(isSecure)],
+    clear: (isSecure, other = name) => other + '=' + gone[pick(isSecure)],
+    parse: (header) => (header ? parseCookie(header) : {}),
+    read(header) {
+      if (!header) return undefined;
+      const first = header.indexOf(prefix);
+      if (first === -1) return undefined;
+      const cookies = parseCookie(header);
+      const value = cookies[name];
+      // Two different values under our name (cookie tossing from a sibling domain, or a stale path
+      // cookie): refuse both rather than guess.
+      if (value !== undefined && header.indexOf(prefix, first + prefix.length) !== -1) {
+        for (const part of header.split(';')) {
+          const eq = part.indexOf('=');
+          if (eq !== -1 && part.slice(0, eq).trim() === name && part.slice(eq + 1).trim() !== value) return null;
+        }
+      }
+      return value;
+    },
+  };
+}

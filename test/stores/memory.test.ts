@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { memoryStore } from '../../src/stores/memory.js';
+import { newKey, runStoreContract, testClock } from '../contract/store.js';
+
+runStoreContract({ name: 'memory', create: (clock) => memoryStore({ clock }) });
+
+describe('memory store', () => {
+  it('sweeps in proportion to what expired, leaving live sessions alone', async () => {
+    const clock = testClock();
+    const store = memoryStore({ clock });
+    for (let i = 0; i < 5000; i++) await store.write(newKey(), { create: true }, clock.now() + 600_000);
+    const dead = Array.from({ length: 300 }, newKey);
+    for (const key of dead) await store.write(key, { create: true }, clock.now() + 1000);
+    clock.advance(2000);
+    expect(await store.gc!({ limit: 100_000, budgetMs: 1000 })).toEqual({ removed: 300, done: true });
+    expect(await store.gc!()).toEqual({ removed: 0, done: true });
+    expect(await store.count!()).toBe(5000);
+  });
+
+  it('keeps a touched session out of the sweep of its old deadline', async () => {
+    const clock = testClock();
+    const store = memoryStore({ clock });
+    const key = newKey();
+    await store.write(key, { create: true, set: { a: 1 } }, clock.now() + 1000);
+    await store.touch(key, clock.now() + 60_000);
+    clock.advance(5000);
+    expect((await store.gc!()).removed).toBe(0);
+    expect((await store.get(key))?.data).toEqual({ a: 1 });
+  });
+
+  it('hands out copies: changing a returned record does not change the stored one', async () => {
+    const store = memoryStore();
+    const key = newKey();
+    await store.write(key, { create: true, set: { list: [1] } }, Date.now() + 60_000);
+    const record = await store.get(key);
+    (record!.data['list'] as number[]).push(2);
+    expect((await store.get(key))?.data).toEqual({ list: [1] });
+  });
+});
