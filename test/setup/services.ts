@@ -1,21 +1,35 @@
 /**
- * Vitest global setup: starts the real servers the store tests need (scripts/services.sh) when
- * the run includes such tests, and stops exactly what it started.
+ * Vitest global setup: starts the real servers the store tests need (scripts/services.sh), and
+ * afterwards stops exactly the ones it started; servers that were already up are left running.
+ * `TESSERA_SERVICES=off` skips this (unit tests only).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 
-const script = new URL('../../scripts/services.sh', import.meta.url).pathname;
+const root = new URL('../../', import.meta.url).pathname;
+const script = `${root}scripts/services.sh`;
+
+function serviceNames(): string[] {
+  return readdirSync(`${root}scripts/services`)
+    .filter((f) => f.endsWith('.sh') && !f.startsWith('_'))
+    .map((f) => f.slice(0, -3));
+}
+
+const isUp = (name: string): boolean =>
+  spawnSync('bash', [script, 'status', name], { stdio: 'ignore' }).status === 0;
 
 export default function setup(): (() => void) | undefined {
   if (process.env['TESSERA_SERVICES'] === 'off') return undefined;
+  const toStart = serviceNames().filter((name) => !isUp(name));
+  if (toStart.length === 0) return undefined;
   try {
-    execFileSync('bash', [script, 'start'], { stdio: 'inherit' });
+    execFileSync('bash', [script, 'start', ...toStart], { stdio: 'inherit' });
   } catch (error) {
     if (process.env['CI'] === 'true') throw error;
-    console.warn('[tessera] could not start the test servers; store tests that need them will say so and skip.');
-    return undefined;
+    console.warn('[tessera] could not start every test server; tests that need a missing one say so and skip.');
   }
   return () => {
-    if (process.env['TESSERA_KEEP_SERVICES'] !== '1') execFileSync('bash', [script, 'stop'], { stdio: 'inherit' });
+    if (process.env['TESSERA_KEEP_SERVICES'] === '1') return;
+    spawnSync('bash', [script, 'stop', ...toStart], { stdio: 'inherit' });
   };
 }
