@@ -9,7 +9,9 @@ import type { Session, SessionData } from '../core/session.js';
 import type { SessionRequest } from '../core/transport/index.js';
 
 /** A node:http request with its session. */
-export type RequestWithSession<Data extends SessionData = SessionData> = IncomingMessage & { session: Session<Data> };
+export type RequestWithSession<Data extends SessionData = SessionData> = IncomingMessage & {
+  session: Session<Data>;
+};
 
 /** Options of {@link withSessions}. */
 export interface NodeAdapterOptions {
@@ -17,12 +19,12 @@ export interface NodeAdapterOptions {
    * Trust `X-Forwarded-Proto` and `X-Forwarded-For` from a proxy in front of the app (for the
    * `Secure` cookie flag and the address recorded at login). @default false
    */
-  trustProxy?: boolean;
+  trustProxy?: boolean | undefined;
   /**
    * Answers a request whose session could not be committed (the store failed). The default sends
    * the error's status (503 for store failures) with `{ "error": code }` and no session cookie.
    */
-  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void | undefined;
 }
 
 /** Reads what tessera needs from an IncomingMessage, lazily. */
@@ -45,7 +47,9 @@ export class NodeRequest implements SessionRequest {
     return this.req.url;
   }
   get ip(): string | undefined {
-    const forwarded = this.trustProxy ? this.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
+    const forwarded = this.trustProxy
+      ? this.header('x-forwarded-for')?.split(',')[0]?.trim()
+      : undefined;
     return forwarded || this.req.socket.remoteAddress;
   }
 }
@@ -84,7 +88,15 @@ export function commitBeforeHeaders<Data extends SessionData>(
   res: ServerResponse,
   onError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
 ): void {
-  const original = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
+  // Kept unbound on purpose: each is called back with `apply(res, …)`.
+  /* eslint-disable @typescript-eslint/unbound-method */
+  const original = {
+    writeHead: res.writeHead,
+    write: res.write,
+    end: res.end,
+    flushHeaders: res.flushHeaders,
+  };
+  /* eslint-enable @typescript-eslint/unbound-method */
   let queue: Pending | undefined;
   const restore = (): void => {
     res.writeHead = original.writeHead;
@@ -104,7 +116,11 @@ export function commitBeforeHeaders<Data extends SessionData>(
           (headers) => {
             restore();
             if (!res.headersSent) applyHeaders(res, headers);
-            for (const call of queue!) (original[call.method] as (...a: unknown[]) => unknown).apply(res, mergeSetCookie(call, headers));
+            for (const call of queue!)
+              (original[call.method] as (...a: unknown[]) => unknown).apply(
+                res,
+                mergeSetCookie(call, headers),
+              );
           },
           (error: unknown) => {
             restore();
@@ -118,7 +134,7 @@ export function commitBeforeHeaders<Data extends SessionData>(
   res.writeHead = intercept('writeHead') as ServerResponse['writeHead'];
   res.write = intercept('write') as ServerResponse['write'];
   res.end = intercept('end') as ServerResponse['end'];
-  res.flushHeaders = intercept('flushHeaders') as ServerResponse['flushHeaders'];
+  res.flushHeaders = intercept('flushHeaders');
 }
 
 /** `writeHead(status, { 'Set-Cookie': … })` would replace the session cookie: keep both. */
@@ -130,7 +146,10 @@ function mergeSetCookie(call: Pending[number], headers: ResponseHeaders): unknow
   if (given === undefined) return call.args;
   const ours = headers.filter(([name]) => name === 'set-cookie').map(([, value]) => value);
   const theirs = (last as Record<string, unknown>)[given];
-  const merged = { ...(last as Record<string, unknown>), [given]: [...ours, ...(Array.isArray(theirs) ? theirs : [theirs])] };
+  const merged = {
+    ...(last as Record<string, unknown>),
+    [given]: [...ours, ...(Array.isArray(theirs) ? (theirs as unknown[]) : [theirs])],
+  };
   return [...call.args.slice(0, -1), merged];
 }
 

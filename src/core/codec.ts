@@ -31,18 +31,25 @@ function encodeValue(value: unknown, depth: number, seen: Set<object>): JsonValu
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) throw invalid(`Session values must be finite numbers; got ${String(value)}. Store it as a string if you need it.`);
+      if (!Number.isFinite(value))
+        throw invalid(
+          `Session values must be finite numbers; got ${String(value)}. Store it as a string if you need it.`,
+        );
       return value;
     case 'bigint':
       return { [TAG]: 'BigInt', v: value.toString() };
     case 'object':
       break;
     default:
-      throw invalid(`A ${typeof value} cannot be stored in a session; store plain data (objects, arrays, strings, numbers, Dates, Maps, Sets, BigInts, Uint8Arrays).`);
+      throw invalid(
+        `A ${typeof value} cannot be stored in a session; store plain data (objects, arrays, strings, numbers, Dates, Maps, Sets, BigInts, Uint8Arrays).`,
+      );
   }
   if (value === null) return null;
-  if (depth >= MAX_DEPTH) throw invalid(`Session values may nest at most ${MAX_DEPTH} levels deep.`);
-  if (seen.has(value)) throw invalid('A session value refers to itself (a cycle); store a tree of plain data.');
+  if (depth >= MAX_DEPTH)
+    throw invalid(`Session values may nest at most ${MAX_DEPTH} levels deep.`);
+  if (seen.has(value))
+    throw invalid('A session value refers to itself (a cycle); store a tree of plain data.');
   seen.add(value);
   try {
     if (Array.isArray(value)) {
@@ -59,7 +66,8 @@ function encodeValue(value: unknown, depth: number, seen: Set<object>): JsonValu
     }
     if (value instanceof Map) {
       const entries: JsonValue[] = [];
-      for (const [k, v] of value) entries.push([encodeValue(k, depth + 1, seen), encodeValue(v, depth + 1, seen)]);
+      for (const [k, v] of value)
+        entries.push([encodeValue(k, depth + 1, seen), encodeValue(v, depth + 1, seen)]);
       return { [TAG]: 'Map', v: entries };
     }
     if (value instanceof Set) {
@@ -68,11 +76,16 @@ function encodeValue(value: unknown, depth: number, seen: Set<object>): JsonValu
       return { [TAG]: 'Set', v: items };
     }
     if (value instanceof Uint8Array) {
-      return { [TAG]: 'Bytes', v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64url') };
+      return {
+        [TAG]: 'Bytes',
+        v: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64url'),
+      };
     }
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw invalid('Only plain objects can be stored in a session, not class instances; copy the fields you need into a plain object.');
+      throw invalid(
+        'Only plain objects can be stored in a session, not class instances; copy the fields you need into a plain object.',
+      );
     }
     const out: Record<string, JsonValue> = {};
     let tagged = false;
@@ -92,7 +105,8 @@ function encodeValue(value: unknown, depth: number, seen: Set<object>): JsonValu
 
 function decodeValue(value: JsonValue, depth: number): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (depth >= MAX_DEPTH) throw invalid(`Stored session value nests deeper than ${MAX_DEPTH} levels.`);
+  if (depth >= MAX_DEPTH)
+    throw invalid(`Stored session value nests deeper than ${MAX_DEPTH} levels.`);
   if (Array.isArray(value)) {
     const out: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) out[i] = decodeValue(value[i] as JsonValue, depth + 1);
@@ -125,8 +139,12 @@ function decodeTagged(value: { [key: string]: JsonValue }, depth: number): unkno
       if (Array.isArray(v)) {
         const map = new Map<unknown, unknown>();
         for (const entry of v) {
-          if (!Array.isArray(entry) || entry.length !== 2) throw invalid('Stored Map entry is malformed.');
-          map.set(decodeValue(entry[0] as JsonValue, depth + 1), decodeValue(entry[1] as JsonValue, depth + 1));
+          if (!Array.isArray(entry) || entry.length !== 2)
+            throw invalid('Stored Map entry is malformed.');
+          map.set(
+            decodeValue(entry[0] as JsonValue, depth + 1),
+            decodeValue(entry[1] as JsonValue, depth + 1),
+          );
         }
         return map;
       }

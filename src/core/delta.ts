@@ -45,5 +45,8 @@ export function applyDelta(
 
 /** Whether a record is still live at `now`. */
 export function isLive(record: StoreRecord, now: number): boolean {
-  return record.expiresAt > now && (record.absoluteExpiresAt === undefined || record.absoluteExpiresAt > now);
+  return (
+    record.expiresAt > now &&
+    (record.absoluteExpiresAt === undefined || record.absoluteExpiresAt > now)
+  );
 }

@@ -15,8 +15,10 @@ export const ERROR_CODES = {
   BAD_ID: 'A session id or device handle passed to an API call is malformed.',
   BAD_COOKIE: 'A cookie could not be read (tampered, truncated or from another application).',
   TOO_LARGE: 'The session is larger than the store or the cookie can hold.',
-  INVALID_DATA: 'A value cannot be stored in a session (function, cycle, NaN, too deep, reserved key).',
-  TOO_MANY_SESSIONS: 'The user already has `maxSessionsPerUser` sessions and the policy is `refuse`.',
+  INVALID_DATA:
+    'A value cannot be stored in a session (function, cycle, NaN, too deep, reserved key).',
+  TOO_MANY_SESSIONS:
+    'The user already has `maxSessionsPerUser` sessions and the policy is `refuse`.',
   UNSUPPORTED: 'The store does not offer this ability (for example a user index).',
   ALREADY_COMMITTED: 'The session was changed after it was committed (after the headers went out).',
 } as const;

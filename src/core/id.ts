@@ -17,9 +17,9 @@ export interface IdScheme {
 
 /** Options that shape ids; see `SessionManagerOptions`. */
 export interface IdOptions {
-  idBytes?: number;
-  idPrefix?: string;
-  generateId?: () => string;
+  idBytes?: number | undefined;
+  idPrefix?: string | undefined;
+  generateId?: (() => string) | undefined;
 }
 
 /**
@@ -29,20 +29,30 @@ export interface IdOptions {
 export function createIdScheme(options: IdOptions): IdScheme {
   const prefix = options.idPrefix ?? '';
   if (prefix !== '' && !ID_CHARSET.test(prefix)) {
-    throw new TesseraError('CONFIG', `Option \`idPrefix\` may hold only A-Z, a-z, 0-9, "_" and "-"; got ${JSON.stringify(prefix)}.`);
+    throw new TesseraError(
+      'CONFIG',
+      `Option \`idPrefix\` may hold only A-Z, a-z, 0-9, "_" and "-"; got ${JSON.stringify(prefix)}.`,
+    );
   }
-  if (prefix.length > 32) throw new TesseraError('CONFIG', 'Option `idPrefix` must be at most 32 characters.');
+  if (prefix.length > 32)
+    throw new TesseraError('CONFIG', 'Option `idPrefix` must be at most 32 characters.');
 
   let generateBody: () => string;
   if (options.generateId) {
     if (options.idBytes !== undefined) {
-      throw new TesseraError('CONFIG', 'Options `idBytes` and `generateId` exclude each other; pass one.');
+      throw new TesseraError(
+        'CONFIG',
+        'Options `idBytes` and `generateId` exclude each other; pass one.',
+      );
     }
     generateBody = options.generateId;
   } else {
     const idBytes = options.idBytes ?? 32;
     if (!Number.isInteger(idBytes) || idBytes < 16 || idBytes > 64) {
-      throw new TesseraError('CONFIG', `Option \`idBytes\` must be a whole number from 16 (128 bits) to 64; got ${String(idBytes)}.`);
+      throw new TesseraError(
+        'CONFIG',
+        `Option \`idBytes\` must be a whole number from 16 (128 bits) to 64; got ${String(idBytes)}.`,
+      );
     }
     const pool = Buffer.allocUnsafe(idBytes * POOL_IDS);
     let offset = pool.length;
@@ -59,7 +69,12 @@ export function createIdScheme(options: IdOptions): IdScheme {
   }
 
   const sample = generateBody();
-  if (typeof sample !== 'string' || sample.length < 22 || sample.length > 256 || !ID_CHARSET.test(sample)) {
+  if (
+    typeof sample !== 'string' ||
+    sample.length < 22 ||
+    sample.length > 256 ||
+    !ID_CHARSET.test(sample)
+  ) {
     throw new TesseraError(
       'CONFIG',
       'Option `generateId` must return ids of 22 to 256 characters of A-Z, a-z, 0-9, "_" and "-" (at least 128 random bits).',

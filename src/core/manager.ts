@@ -40,7 +40,7 @@ export interface SessionManager<Data extends SessionData = SessionData> extends 
   close(): Promise<void>;
 }
 
-const NO_HEADERS: ResponseHeaders = Object.freeze([]) as ResponseHeaders;
+const NO_HEADERS: ResponseHeaders = Object.freeze([]);
 
 /** Internal: what a commit must send besides writing. */
 interface Outcome {
@@ -69,7 +69,8 @@ export function createSessionManager<Data extends SessionData = SessionData>(
 
   const call = store.isLocal
     ? <T>(op: string, run: () => Promise<T>): Promise<T> => unbounded(store.name, op, run)
-    : <T>(op: string, run: () => Promise<T>): Promise<T> => bounded(store.name, op, o.storeTimeout, run);
+    : <T>(op: string, run: () => Promise<T>): Promise<T> =>
+        bounded(store.name, op, o.storeTimeout, run);
 
   const keyOf = (s: SessionState): string => (s.key ??= storeKey(s.id as string));
   const deadline = (now: number, absoluteExpiresAt: number | undefined): number =>
@@ -102,10 +103,16 @@ export function createSessionManager<Data extends SessionData = SessionData>(
   async function matchesSchema(record: StoreRecord): Promise<boolean> {
     const data: Record<string, unknown> = {};
     try {
-      for (const [key, value] of Object.entries(record.data)) if (!key.startsWith('__')) data[key] = o.codec.decode(value);
+      for (const [key, value] of Object.entries(record.data))
+        if (!key.startsWith('__')) data[key] = o.codec.decode(value);
       const result = await o.schema!['~standard'].validate(data);
       if (!result.issues) return true;
-      o.onError(new TesseraError('INVALID_DATA', `A stored session failed the schema (${result.issues.length} issue(s)); it was treated as a new session.`));
+      o.onError(
+        new TesseraError(
+          'INVALID_DATA',
+          `A stored session failed the schema (${result.issues.length} issue(s)); it was treated as a new session.`,
+        ),
+      );
     } catch (error) {
       o.onError(error);
     }
@@ -115,7 +122,9 @@ export function createSessionManager<Data extends SessionData = SessionData>(
   /** Writes a delta to the current record, or creates a new record under a fresh id. */
   async function write(s: SessionState, delta: Delta, now: number): Promise<WriteResult & Outcome> {
     if (!s.isMissing) {
-      const result = await call('write', () => store.write(keyOf(s), delta, deadline(now, s.record?.absoluteExpiresAt)));
+      const result = await call('write', () =>
+        store.write(keyOf(s), delta, deadline(now, s.record?.absoluteExpiresAt)),
+      );
       if (result.existed) return { ...result, sendId: o.isPersistentCookie };
       // The record vanished (expired, destroyed or never issued): the change starts a new session.
       forget(s);
@@ -179,7 +188,11 @@ export function createSessionManager<Data extends SessionData = SessionData>(
       const result = await write(s, delta, clock.now());
       s.applied(delta, result.counters);
       const value = result.counters?.[key];
-      if (value === undefined) throw new TesseraError('STORE_UNAVAILABLE', `The ${store.name} store did not report the new value of an increment.`);
+      if (value === undefined)
+        throw new TesseraError(
+          'STORE_UNAVAILABLE',
+          `The ${store.name} store did not report the new value of an increment.`,
+        );
       return value;
     },
     regenerate: renew,
@@ -222,7 +235,11 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     gcTimer.unref();
   }
 
-  function cookieHeaders(s: SessionState, sendId: boolean, out: Array<readonly [string, string]>): void {
+  function cookieHeaders(
+    s: SessionState,
+    sendId: boolean,
+    out: Array<readonly [string, string]>,
+  ): void {
     if (sendId && s.id !== undefined) {
       if (transports.cookie) out.push(['set-cookie', cookie.serialize(s.id, s.isSecure)]);
       if (transports.header) out.push([transports.header, s.id]);
@@ -244,18 +261,27 @@ export function createSessionManager<Data extends SessionData = SessionData>(
       let hadCookie = false;
       if (transports.header) {
         const value = request.header(transports.header);
-        if (value !== undefined && ids.isValid(value)) (id = value), (source = 'header');
+        if (value !== undefined && ids.isValid(value)) {
+          id = value;
+          source = 'header';
+        }
       }
       if (id === undefined && transports.cookie) {
         const value = cookie.read(request.header('cookie'));
         if (value !== undefined) {
           hadCookie = true;
-          if (value !== null && ids.isValid(value)) (id = value), (source = 'cookie');
+          if (value !== null && ids.isValid(value)) {
+            id = value;
+            source = 'cookie';
+          }
         }
       }
       if (id === undefined && transports.query) {
         const value = readQueryParam(request.url, transports.query);
-        if (value !== undefined && ids.isValid(value)) (id = value), (source = 'query');
+        if (value !== undefined && ids.isValid(value)) {
+          id = value;
+          source = 'query';
+        }
       }
       return new SessionState(host, id, source, hadCookie, request) as unknown as Session<Data>;
     },
@@ -264,7 +290,10 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     },
     needsCommit(session) {
       const s = session as unknown as SessionState;
-      return !s.isCommitted && (s.isLoaded || s.hasChanges || s.isIdChanged || s.isDestroyed || (o.saveNew && s.isMissing));
+      return (
+        !s.isCommitted &&
+        (s.isLoaded || s.hasChanges || s.isIdChanged || s.isDestroyed || (o.saveNew && s.isMissing))
+      );
     },
     handleOf(session) {
       const s = session as unknown as SessionState;
@@ -293,9 +322,14 @@ export function createSessionManager<Data extends SessionData = SessionData>(
       return out.length === 0 ? NO_HEADERS : out;
     },
     async regenerate(id) {
-      if (typeof id !== 'string' || !ids.isValid(id)) throw new TesseraError('BAD_ID', 'That is not a session id this manager issues.');
+      if (typeof id !== 'string' || !ids.isValid(id))
+        throw new TesseraError('BAD_ID', 'That is not a session id this manager issues.');
       const newId = ids.generate();
-      if (!store.rename) throw new TesseraError('UNSUPPORTED', `The ${store.name} store cannot rename records; regenerate inside a request instead.`);
+      if (!store.rename)
+        throw new TesseraError(
+          'UNSUPPORTED',
+          `The ${store.name} store cannot rename records; regenerate inside a request instead.`,
+        );
       const moved = await call('rename', () => store.rename!(storeKey(id), storeKey(newId)));
       return moved ? newId : undefined;
     },
@@ -325,4 +359,3 @@ function isWellFormed(record: StoreRecord): boolean {
     typeof record.createdAt === 'number'
   );
 }
-

@@ -16,47 +16,47 @@ export type SessionLimitPolicy = 'evict-oldest' | 'refuse';
 /** Options of `createSessionManager`. */
 export interface SessionManagerOptions {
   /** Where sessions live. @default memoryStore() */
-  store?: Store;
+  store?: Store | undefined;
   /** A session unused for this long ends (rolling; ms). @default 1800000 (30 minutes) */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /** A session ends this long after it was created, however active (ms); `false` for none. @default 43200000 (12 hours) */
-  absoluteTimeout?: number | false;
+  absoluteTimeout?: number | false | undefined;
   /**
    * A request that only reads its session moves the idle deadline only when at least this long
    * has passed since it last moved (ms), so most reads cost no write. @default idleTimeout / 10
    */
-  touchAfter?: number;
+  touchAfter?: number | undefined;
   /** The session cookie. */
-  cookie?: CookieOptions;
+  cookie?: CookieOptions | undefined;
   /** Which transports carry the id. @default { cookie: true } */
-  transport?: TransportOptions;
+  transport?: TransportOptions | undefined;
   /** Random bytes per id, 16 to 64. @default 32 */
-  idBytes?: number;
+  idBytes?: number | undefined;
   /** A prefix for ids (letters, digits, "_" and "-"), e.g. `"sess_"`. @default '' */
-  idPrefix?: string;
+  idPrefix?: string | undefined;
   /** Your own id generator: fixed-length strings of `[A-Za-z0-9_-]` with at least 128 random bits. */
-  generateId?: () => string;
+  generateId?: (() => string) | undefined;
   /** Store (and send a cookie for) a new session even when nothing was written to it. @default false */
-  saveNew?: boolean;
+  saveNew?: boolean | undefined;
   /** How values are encoded for the store. @default jsonCodec */
-  codec?: Codec;
+  codec?: Codec | undefined;
   /** A Standard Schema validator (zod, valibot, …) for the session data, checked on load. */
-  schema?: StandardSchemaV1;
+  schema?: StandardSchemaV1 | undefined;
   /** The longest any store call may take before it fails with `STORE_TIMEOUT` (ms). @default 2000 */
-  storeTimeout?: number;
+  storeTimeout?: number | undefined;
   /** At most this many live sessions per user; see `sessionLimitPolicy`. @default unlimited */
-  maxSessionsPerUser?: number;
+  maxSessionsPerUser?: number | undefined;
   /**
    * `'evict-oldest'` ends the user's oldest sessions at login; `'refuse'` makes the new login fail
    * with `TOO_MANY_SESSIONS`. @default 'evict-oldest'
    */
-  sessionLimitPolicy?: SessionLimitPolicy;
+  sessionLimitPolicy?: SessionLimitPolicy | undefined;
   /** How often to sweep expired records from stores that need it (ms); `false` for never. @default 60000 */
-  gcInterval?: number | false;
+  gcInterval?: number | false | undefined;
   /** Called with errors that happen off the request path (background clean-up, GC). */
-  onError?: (error: unknown) => void;
+  onError?: (error: unknown) => void | undefined;
   /** The clock; tests pass one they can move. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /** Options resolved and checked. */
@@ -85,18 +85,32 @@ export interface ResolvedOptions {
 export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
   const idleTimeout = checkDuration('idleTimeout', options.idleTimeout, 30 * MINUTE);
   const absoluteTimeout =
-    options.absoluteTimeout === false ? undefined : checkDuration('absoluteTimeout', options.absoluteTimeout, 12 * HOUR);
+    options.absoluteTimeout === false
+      ? undefined
+      : checkDuration('absoluteTimeout', options.absoluteTimeout, 12 * HOUR);
   const touchAfter = options.touchAfter === undefined ? idleTimeout / 10 : options.touchAfter;
   if (!Number.isFinite(touchAfter) || touchAfter < 0 || touchAfter >= idleTimeout) {
-    throw new TesseraError('CONFIG', 'Option `touchAfter` must be at least 0 and less than `idleTimeout`.');
+    throw new TesseraError(
+      'CONFIG',
+      'Option `touchAfter` must be at least 0 and less than `idleTimeout`.',
+    );
   }
   const maxSessionsPerUser = options.maxSessionsPerUser;
-  if (maxSessionsPerUser !== undefined && (!Number.isInteger(maxSessionsPerUser) || maxSessionsPerUser < 1)) {
-    throw new TesseraError('CONFIG', 'Option `maxSessionsPerUser` must be a whole number of at least 1.');
+  if (
+    maxSessionsPerUser !== undefined &&
+    (!Number.isInteger(maxSessionsPerUser) || maxSessionsPerUser < 1)
+  ) {
+    throw new TesseraError(
+      'CONFIG',
+      'Option `maxSessionsPerUser` must be a whole number of at least 1.',
+    );
   }
   const policy = options.sessionLimitPolicy ?? 'evict-oldest';
   if (policy !== 'evict-oldest' && policy !== 'refuse') {
-    throw new TesseraError('CONFIG', 'Option `sessionLimitPolicy` must be "evict-oldest" or "refuse".');
+    throw new TesseraError(
+      'CONFIG',
+      'Option `sessionLimitPolicy` must be "evict-oldest" or "refuse".',
+    );
   }
   const store = options.store;
   if (maxSessionsPerUser !== undefined && store && !store.byUser) {
@@ -105,10 +119,16 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
       `Option \`maxSessionsPerUser\` needs a store with a user index; the ${store.name} store has none. Pick another store or drop the option.`,
     );
   }
-  const gcInterval = options.gcInterval === false ? undefined : checkDuration('gcInterval', options.gcInterval, MINUTE);
+  const gcInterval =
+    options.gcInterval === false
+      ? undefined
+      : checkDuration('gcInterval', options.gcInterval, MINUTE);
   const schema = options.schema;
   if (schema !== undefined && typeof schema['~standard']?.validate !== 'function') {
-    throw new TesseraError('CONFIG', 'Option `schema` must be a Standard Schema validator (zod 3.24+, valibot 1, arktype 2, …).');
+    throw new TesseraError(
+      'CONFIG',
+      'Option `schema` must be a Standard Schema validator (zod 3.24+, valibot 1, arktype 2, …).',
+    );
   }
   const cookieOptions = options.cookie ?? {};
   return {

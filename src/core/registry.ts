@@ -18,9 +18,7 @@ export type StoreFactory = (url: URL, options: StoreUrlOptions) => Store | Promi
 type Loader = () => Promise<{ storeFromUrl: StoreFactory }>;
 
 // Built-in schemes load their store module only when used, so the core pulls in no driver.
-const builtIn = new Map<string, Loader>([
-  ['memory', () => import('../stores/memory.js')],
-]);
+const builtIn = new Map<string, Loader>([['memory', () => import('../stores/memory.js')]]);
 const registered = new Map<string, StoreFactory>();
 
 /**
@@ -29,7 +27,10 @@ const registered = new Map<string, StoreFactory>();
  */
 export function register(scheme: string, factory: StoreFactory): void {
   if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) {
-    throw new TesseraError('CONFIG', `Store scheme ${JSON.stringify(scheme)} must be lower-case letters, digits, "+", "-" or "." and start with a letter.`);
+    throw new TesseraError(
+      'CONFIG',
+      `Store scheme ${JSON.stringify(scheme)} must be lower-case letters, digits, "+", "-" or "." and start with a letter.`,
+    );
   }
   registered.set(scheme, factory);
 }
@@ -43,7 +44,11 @@ export async function createStore(url: string, options: StoreUrlOptions = {}): P
   try {
     parsed = new URL(url);
   } catch (cause) {
-    throw new TesseraError('CONFIG', `Store URL ${JSON.stringify(redact(url))} is not a URL; write it like "memory:" or "redis://127.0.0.1:6379/0".`, { cause });
+    throw new TesseraError(
+      'CONFIG',
+      `Store URL ${JSON.stringify(redact(url))} is not a URL; write it like "memory:" or "redis://127.0.0.1:6379/0".`,
+      { cause },
+    );
   }
   const scheme = parsed.protocol.slice(0, -1);
   const own = registered.get(scheme);
@@ -51,7 +56,10 @@ export async function createStore(url: string, options: StoreUrlOptions = {}): P
   const load = builtIn.get(scheme);
   if (!load) {
     const known = [...builtIn.keys(), ...registered.keys()].sort().join(', ');
-    throw new TesseraError('CONFIG', `No store is registered for "${scheme}:" URLs. Known schemes: ${known}. Register your own with register().`);
+    throw new TesseraError(
+      'CONFIG',
+      `No store is registered for "${scheme}:" URLs. Known schemes: ${known}. Register your own with register().`,
+    );
   }
   const module = await load();
   return module.storeFromUrl(parsed, options);

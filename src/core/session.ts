@@ -34,6 +34,11 @@ export interface Session<Data extends SessionData = SessionData> {
   /** Whether the session was loaded from the store in this request. */
   readonly isLoaded: boolean;
 
+  /**
+   * Load the record now if it was not loaded yet (one store read). Afterwards `isNew`, `userId`,
+   * `createdAt` and `expiresAt` are known. Reading any key does the same.
+   */
+  load(): Promise<void>;
   /** The value under `key`, or `undefined`. Objects returned may be mutated: the change is saved. */
   get<K extends DataKey<Data>>(key: K): Promise<Data[K] | undefined>;
   /** Whether `key` holds a value. */
@@ -78,7 +83,7 @@ export interface SessionHost {
   login(session: SessionState, userId: string, meta: LoginMeta | undefined): Promise<void>;
 }
 
-const UNSET = Symbol('unset');
+const UNSET: unique symbol = Symbol('unset');
 const FLASH_PREFIX = '__flash.';
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -120,8 +125,8 @@ export class SessionState implements Session<SessionData> {
   isIdChanged = false;
   loading: Promise<StoreRecord | undefined> | undefined;
 
-  readonly changes = new Map<string, JsonValue | typeof UNSET>();
-  readonly handed = new Map<string, Handed>();
+  readonly changes: Map<string, JsonValue | typeof UNSET> = new Map();
+  readonly handed: Map<string, Handed> = new Map();
   isReplace = false;
   hasPendingFlash = false;
   key: string | undefined;
@@ -167,8 +172,15 @@ export class SessionState implements Session<SessionData> {
 
   private assertOpen(): void {
     if (this.isCommitted) {
-      throw new TesseraError('ALREADY_COMMITTED', 'The session was changed after it was committed; change it before the response is sent.');
+      throw new TesseraError(
+        'ALREADY_COMMITTED',
+        'The session was changed after it was committed; change it before the response is sent.',
+      );
     }
+  }
+
+  load(): Promise<void> {
+    return this.ensureLoaded();
   }
 
   async ensureLoaded(): Promise<void> {
@@ -236,7 +248,8 @@ export class SessionState implements Session<SessionData> {
     await this.ensureLoaded();
     const out: Record<string, unknown> = {};
     const keys = new Set<string>();
-    if (!this.isReplace && this.record) for (const key of Object.keys(this.record.data)) keys.add(key);
+    if (!this.isReplace && this.record)
+      for (const key of Object.keys(this.record.data)) keys.add(key);
     for (const key of this.changes.keys()) keys.add(key);
     for (const key of keys) {
       if (key.startsWith('__')) continue;
@@ -249,14 +262,22 @@ export class SessionState implements Session<SessionData> {
   async increment(key: string, by = 1): Promise<number> {
     this.assertOpen();
     checkKey(key);
-    if (!Number.isFinite(by)) throw new TesseraError('INVALID_DATA', '`increment` takes a finite number.');
+    if (!Number.isFinite(by))
+      throw new TesseraError('INVALID_DATA', '`increment` takes a finite number.');
     return this.host.increment(this, key, by);
   }
 
   flash(type: string, message: string): void {
     this.assertOpen();
-    if (typeof type !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(type) || typeof message !== 'string') {
-      throw new TesseraError('INVALID_DATA', 'A flash type is 1 to 32 letters, digits, "_" or "-", and a message is a string.');
+    if (
+      typeof type !== 'string' ||
+      !/^[A-Za-z0-9_-]{1,32}$/.test(type) ||
+      typeof message !== 'string'
+    ) {
+      throw new TesseraError(
+        'INVALID_DATA',
+        'A flash type is 1 to 32 letters, digits, "_" or "-", and a message is a string.',
+      );
     }
     const key = FLASH_PREFIX + type;
     const pending = this.changes.get(key);
@@ -269,7 +290,9 @@ export class SessionState implements Session<SessionData> {
   async peekFlash(): Promise<Record<string, string[]>> {
     await this.ensureLoaded();
     const out: Record<string, string[]> = {};
-    const keys = new Set<string>(this.isReplace || !this.record ? [] : Object.keys(this.record.data));
+    const keys = new Set<string>(
+      this.isReplace || !this.record ? [] : Object.keys(this.record.data),
+    );
     for (const key of this.changes.keys()) keys.add(key);
     for (const key of keys) {
       if (!key.startsWith(FLASH_PREFIX)) continue;

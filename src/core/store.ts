@@ -3,7 +3,8 @@
  */
 
 /** A JSON value as stores keep it. The codec turns Dates, Maps, Sets, BigInts and bytes into these. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** What tessera remembers about the device a session belongs to (for "your devices" lists). */
 export interface SessionMeta {
@@ -166,7 +167,9 @@ export interface Store {
 
 /** Caps an idle deadline at the absolute one. Stores use it in `write` and `touch`. */
 export function capExpiry(expiresAt: number, absoluteExpiresAt: number | undefined): number {
-  return absoluteExpiresAt !== undefined && absoluteExpiresAt < expiresAt ? absoluteExpiresAt : expiresAt;
+  return absoluteExpiresAt !== undefined && absoluteExpiresAt < expiresAt
+    ? absoluteExpiresAt
+    : expiresAt;
 }
 
 /** The system clock. */

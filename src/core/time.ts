@@ -3,17 +3,22 @@
  */
 import { TesseraError, storeFailure } from './errors.js';
 
-export const SECOND = 1000;
-export const MINUTE = 60 * SECOND;
-export const HOUR = 60 * MINUTE;
-export const DAY = 24 * HOUR;
+export const SECOND: number = 1000;
+export const MINUTE: number = 60 * SECOND;
+export const HOUR: number = 60 * MINUTE;
+export const DAY: number = 24 * HOUR;
 
 /**
  * Runs a store operation, rejecting with `STORE_TIMEOUT` when it takes longer than `timeoutMs`
  * and turning any other failure into `STORE_UNAVAILABLE`. The operation itself is not cancelled
  * (drivers offer no general way to); its late result is ignored.
  */
-export function bounded<T>(storeName: string, op: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+export function bounded<T>(
+  storeName: string,
+  op: string,
+  timeoutMs: number,
+  run: () => Promise<T>,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(
@@ -45,7 +50,11 @@ export function bounded<T>(storeName: string, op: string, timeoutMs: number, run
 }
 
 /** Runs a store operation of a store that never waits on I/O: only wraps its failures. */
-export async function unbounded<T>(storeName: string, op: string, run: () => Promise<T>): Promise<T> {
+export async function unbounded<T>(
+  storeName: string,
+  op: string,
+  run: () => Promise<T>,
+): Promise<T> {
   try {
     return await run();
   } catch (error) {
@@ -57,7 +66,10 @@ export async function unbounded<T>(storeName: string, op: string, run: () => Pro
 export function checkDuration(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TesseraError('CONFIG', `Option \`${name}\` must be a positive number of milliseconds; got ${String(value)}.`);
+    throw new TesseraError(
+      'CONFIG',
+      `Option \`${name}\` must be a positive number of milliseconds; got ${String(value)}.`,
+    );
   }
   return value;
 }

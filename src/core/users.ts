@@ -52,7 +52,10 @@ export interface UserOps {
 type Call = <T>(op: string, run: () => Promise<T>) => Promise<T>;
 
 function unsupported(store: Store, what: string): TesseraError {
-  return new TesseraError('UNSUPPORTED', `The ${store.name} store has no ${what}; pick a store that has one (memory, redis, SQL, file).`);
+  return new TesseraError(
+    'UNSUPPORTED',
+    `The ${store.name} store has no ${what}; pick a store that has one (memory, redis, SQL, file).`,
+  );
 }
 
 /** Builds the operations, and the session-limit check used at login. */
@@ -60,7 +63,9 @@ export function createUserOps(
   store: Store,
   o: ResolvedOptions,
   call: Call,
-): UserOps & { enforceLimit(userId: string, key: string, onRefused: () => Promise<void>): Promise<void> } {
+): UserOps & {
+  enforceLimit: (userId: string, key: string, onRefused: () => Promise<void>) => Promise<void>;
+} {
   const byUser = async (userId: string): Promise<UserSession[]> => {
     if (!store.byUser) throw unsupported(store, 'user index');
     const list = await call('byUser', () => store.byUser!(userId));
@@ -68,7 +73,8 @@ export function createUserOps(
     return list.filter((s) => s.expiresAt > now);
   };
   const loggedIn = (s: UserSession): number => s.meta?.loggedInAt ?? s.createdAt;
-  const order = (a: UserSession, b: UserSession): number => loggedIn(a) - loggedIn(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const order = (a: UserSession, b: UserSession): number =>
+    loggedIn(a) - loggedIn(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
   return {
     async sessionsOf(userId, current) {
@@ -78,7 +84,10 @@ export function createUserOps(
     },
     async revoke(handle) {
       if (typeof handle !== 'string' || !isStoreKey(handle)) {
-        throw new TesseraError('BAD_ID', 'A device handle is 43 characters of A-Z, a-z, 0-9, "_" and "-"; take it from `sessionsOf`.');
+        throw new TesseraError(
+          'BAD_ID',
+          'A device handle is 43 characters of A-Z, a-z, 0-9, "_" and "-"; take it from `sessionsOf`.',
+        );
       }
       await call('destroy', () => store.destroy(handle));
     },
@@ -87,7 +96,8 @@ export function createUserOps(
       return call('destroyByUser', () => store.destroyByUser!(userId, options.except));
     },
     async destroy(id) {
-      if (typeof id !== 'string' || !o.ids.isValid(id)) throw new TesseraError('BAD_ID', 'That is not a session id this manager issues.');
+      if (typeof id !== 'string' || !o.ids.isValid(id))
+        throw new TesseraError('BAD_ID', 'That is not a session id this manager issues.');
       const key = storeKey(id);
       await call('destroy', () => store.destroy(key));
     },
@@ -110,26 +120,39 @@ export function createUserOps(
       if (store.check) return call('check', () => store.check!());
       const key = storeKey(o.ids.generate());
       const now = o.clock.now();
-      await call('write', () => store.write(key, { create: true, set: { probe: now } }, now + 60_000));
+      await call('write', () =>
+        store.write(key, { create: true, set: { probe: now } }, now + 60_000),
+      );
       const back = await call('get', () => store.get(key));
       await call('destroy', () => store.destroy(key));
-      if (back?.data['probe'] !== now) throw new TesseraError('STORE_UNAVAILABLE', `The ${store.name} store did not return the probe record it was given.`);
+      if (back?.data['probe'] !== now)
+        throw new TesseraError(
+          'STORE_UNAVAILABLE',
+          `The ${store.name} store did not return the probe record it was given.`,
+        );
     },
     async enforceLimit(userId, key, onRefused) {
       const max = o.maxSessionsPerUser;
       if (max === undefined) return;
       const list = await byUser(userId);
       if (list.length <= max) return;
-      list.sort(order);
-      // Every login orders the same list the same way and trims it after writing its own session,
-      // so concurrent logins converge on at most `max` live sessions.
       if (o.sessionLimitPolicy === 'refuse') {
-        if (list.slice(0, max).some((s) => s.key === key)) return;
+        // Refuse when `max` others are live. Every login checks after writing its own session, so
+        // concurrent logins can only refuse too many, never admit too many.
+        if (list.filter((s) => s.key !== key).length < max) return;
         await call('destroy', () => store.destroy(key));
         await onRefused();
-        throw new TesseraError('TOO_MANY_SESSIONS', `This user already has ${max} sessions; log out on another device first.`, { status: 409 });
+        throw new TesseraError(
+          'TOO_MANY_SESSIONS',
+          `This user already has ${max} sessions; log out on another device first.`,
+          { status: 409 },
+        );
       }
-      for (const s of list.slice(0, list.length - max)) await call('destroy', () => store.destroy(s.key));
+      // Every login orders the same list the same way and trims it after writing its own session,
+      // so concurrent logins converge on exactly the newest `max`.
+      list.sort(order);
+      for (const s of list.slice(0, list.length - max))
+        await call('destroy', () => store.destroy(s.key));
       if (!list.slice(list.length - max).some((s) => s.key === key)) await onRefused();
     },
   };

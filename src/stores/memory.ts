@@ -7,7 +7,18 @@
  */
 import { applyDelta } from '../core/delta.js';
 import type { StoreFactory } from '../core/registry.js';
-import { capExpiry, systemClock, type Clock, type Delta, type GcResult, type ScanPage, type Store, type StoreRecord, type UserSession, type WriteResult } from '../core/store.js';
+import {
+  capExpiry,
+  systemClock,
+  type Clock,
+  type Delta,
+  type GcResult,
+  type ScanPage,
+  type Store,
+  type StoreRecord,
+  type UserSession,
+  type WriteResult,
+} from '../core/store.js';
 
 /** The store's name in messages and metrics. */
 export const STORE_NAME = 'memory';
@@ -99,10 +110,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return undefined;
   }
   function toRecord(entry: Entry): StoreRecord {
-    const record: StoreRecord = { data: JSON.parse(entry.json) as StoreRecord['data'], createdAt: entry.createdAt, expiresAt: entry.expiresAt };
+    const record: StoreRecord = {
+      data: JSON.parse(entry.json) as StoreRecord['data'],
+      createdAt: entry.createdAt,
+      expiresAt: entry.expiresAt,
+    };
     if (entry.absoluteExpiresAt !== undefined) record.absoluteExpiresAt = entry.absoluteExpiresAt;
     if (entry.userId !== undefined) record.userId = entry.userId;
-    if (entry.meta !== undefined) record.meta = JSON.parse(entry.meta) as StoreRecord['meta'] & object;
+    if (entry.meta !== undefined)
+      record.meta = JSON.parse(entry.meta) as StoreRecord['meta'] & object;
     return record;
   }
   function toEntry(record: StoreRecord): Entry {
@@ -152,7 +168,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (result === undefined) return { existed: false };
       if (entry) remove(key, entry);
       put(key, toEntry(result.record));
-      return result.counters === undefined ? { existed: entry !== undefined } : { existed: entry !== undefined, counters: result.counters };
+      return result.counters === undefined
+        ? { existed: entry !== undefined }
+        : { existed: entry !== undefined, counters: result.counters };
     },
     async touch(key, expiresAt) {
       const entry = live(key, clock.now());
@@ -189,8 +207,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       for (const key of [...keys]) {
         const entry = live(key, now);
         if (!entry) continue;
-        const session: UserSession = { key, createdAt: entry.createdAt, expiresAt: entry.expiresAt };
-        if (entry.meta !== undefined) session.meta = JSON.parse(entry.meta) as UserSession['meta'] & object;
+        const session: UserSession = {
+          key,
+          createdAt: entry.createdAt,
+          expiresAt: entry.expiresAt,
+        };
+        if (entry.meta !== undefined)
+          session.meta = JSON.parse(entry.meta) as UserSession['meta'] & object;
         out.push(session);
       }
       return out.sort((a, b) => a.createdAt - b.createdAt);

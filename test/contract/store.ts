@@ -83,11 +83,20 @@ export function runStoreContract(options: StoreContractOptions): void {
       const store = await open();
       const key = newKey();
       const t = clock.now();
-      expect(await store.write(key, { set: { a: 1 } }, t + 60_000)).toMatchObject({ existed: false });
+      expect(await store.write(key, { set: { a: 1 } }, t + 60_000)).toMatchObject({
+        existed: false,
+      });
       expect(await store.get(key)).toBeUndefined();
       const result = await store.write(
         key,
-        { create: true, createdAt: t, absoluteExpiresAt: t + 120_000, set: { a: 1, b: 'two' }, userId: 'u1', meta: { userAgent: 'UA', ip: '127.0.0.1', loggedInAt: t } },
+        {
+          create: true,
+          createdAt: t,
+          absoluteExpiresAt: t + 120_000,
+          set: { a: 1, b: 'two' },
+          userId: 'u1',
+          meta: { userAgent: 'UA', ip: '127.0.0.1', loggedInAt: t },
+        },
         t + 60_000,
       );
       expect(result.existed).toBe(false);
@@ -128,7 +137,9 @@ export function runStoreContract(options: StoreContractOptions): void {
       const store = await open();
       const key = newKey();
       await create(store, key, { set: { a: 1, b: 2, c: 3 } });
-      expect(await store.write(key, { set: { b: 20, d: 4 }, unset: ['a'] }, clock.now() + 60_000)).toMatchObject({ existed: true });
+      expect(
+        await store.write(key, { set: { b: 20, d: 4 }, unset: ['a'] }, clock.now() + 60_000),
+      ).toMatchObject({ existed: true });
       expect((await store.get(key))?.data).toEqual({ b: 20, c: 3, d: 4 });
       await store.write(key, { replace: true, set: { z: 26 } }, clock.now() + 60_000);
       expect((await store.get(key))?.data).toEqual({ z: 26 });
@@ -143,10 +154,16 @@ export function runStoreContract(options: StoreContractOptions): void {
       expect(created.counters).toEqual({ n: 5 });
       const result = await store.write(key, { incr: { n: 2, m: -1 } }, clock.now() + 60_000);
       expect(result).toEqual({ existed: true, counters: { n: 7, m: -1 } });
-      await Promise.all(Array.from({ length: 25 }, () => store.write(key, { incr: { n: 1 } }, clock.now() + 60_000)));
+      await Promise.all(
+        Array.from({ length: 25 }, () =>
+          store.write(key, { incr: { n: 1 } }, clock.now() + 60_000),
+        ),
+      );
       expect((await store.get(key))?.data['n']).toBe(32);
       await store.write(key, { set: { s: 'text' } }, clock.now() + 60_000);
-      expect((await store.write(key, { incr: { s: 3 } }, clock.now() + 60_000)).counters).toEqual({ s: 3 });
+      expect((await store.write(key, { incr: { s: 3 } }, clock.now() + 60_000)).counters).toEqual({
+        s: 3,
+      });
     });
 
     it(`keeps both of two concurrent writes of different keys (${rounds} rounds)`, async () => {
@@ -169,7 +186,9 @@ export function runStoreContract(options: StoreContractOptions): void {
       const key = newKey();
       await create(store, key, { set: { a: 1 }, userId: 'late-user' });
       await store.destroy(key);
-      expect(await store.write(key, { set: { b: 2 } }, clock.now() + 60_000)).toMatchObject({ existed: false });
+      expect(await store.write(key, { set: { b: 2 } }, clock.now() + 60_000)).toMatchObject({
+        existed: false,
+      });
       await store.touch(key, clock.now() + 60_000);
       expect(await store.get(key)).toBeUndefined();
     });
@@ -186,7 +205,9 @@ export function runStoreContract(options: StoreContractOptions): void {
       await create(store, key, { set: { a: 1 } }, 1000);
       clock.advance(1001);
       expect(await store.get(key)).toBeUndefined();
-      expect(await store.write(key, { set: { b: 2 } }, clock.now() + 60_000)).toMatchObject({ existed: false });
+      expect(await store.write(key, { set: { b: 2 } }, clock.now() + 60_000)).toMatchObject({
+        existed: false,
+      });
       await store.touch(key, clock.now() + 60_000);
       expect(await store.get(key)).toBeUndefined();
     });
@@ -217,7 +238,11 @@ export function runStoreContract(options: StoreContractOptions): void {
       const store = await open();
       const key = newKey();
       const t = clock.now();
-      await store.write(key, { create: true, createdAt: t, absoluteExpiresAt: t + 2000, set: { a: 1 } }, t + 10_000);
+      await store.write(
+        key,
+        { create: true, createdAt: t, absoluteExpiresAt: t + 2000, set: { a: 1 } },
+        t + 10_000,
+      );
       expect((await store.get(key))?.expiresAt).toBe(t + 2000);
       await store.write(key, { set: { b: 2 } }, t + 10_000);
       await store.touch(key, t + 10_000);
@@ -230,26 +255,39 @@ export function runStoreContract(options: StoreContractOptions): void {
       const store = await open();
       const key = newKey();
       await create(store, key);
-      await store.write(key, { userId: 'alice', meta: { userAgent: 'A', loggedInAt: 5 } }, clock.now() + 60_000);
-      expect(await store.get(key)).toMatchObject({ userId: 'alice', meta: { userAgent: 'A', loggedInAt: 5 } });
+      await store.write(
+        key,
+        { userId: 'alice', meta: { userAgent: 'A', loggedInAt: 5 } },
+        clock.now() + 60_000,
+      );
+      expect(await store.get(key)).toMatchObject({
+        userId: 'alice',
+        meta: { userAgent: 'A', loggedInAt: 5 },
+      });
       await store.write(key, { userId: null }, clock.now() + 60_000);
       expect((await store.get(key))?.userId).toBeUndefined();
     });
 
     describe('rename', () => {
       const a = ability('rename');
-      it.skipIf(a.skip)(`moves a record to a new key, leaving nothing under the old one${a.reason ? ` (skipped: ${a.reason})` : ''}`, async () => {
-        const store = await open();
-        const oldKey = newKey();
-        const freshKey = newKey();
-        await create(store, oldKey, { set: { a: 1 }, userId: 'ren' });
-        expect(await store.rename!(oldKey, freshKey)).toBe(true);
-        expect(await store.get(oldKey)).toBeUndefined();
-        expect(await store.get(freshKey)).toMatchObject({ data: { a: 1 }, userId: 'ren' });
-        expect(await store.write(oldKey, { set: { b: 1 } }, clock.now() + 60_000)).toMatchObject({ existed: false });
-        if (store.byUser) expect((await store.byUser('ren')).map((s) => s.key)).toEqual([freshKey]);
-        expect(await store.rename!(newKey(), newKey())).toBe(false);
-      });
+      it.skipIf(a.skip)(
+        `moves a record to a new key, leaving nothing under the old one${a.reason ? ` (skipped: ${a.reason})` : ''}`,
+        async () => {
+          const store = await open();
+          const oldKey = newKey();
+          const freshKey = newKey();
+          await create(store, oldKey, { set: { a: 1 }, userId: 'ren' });
+          expect(await store.rename!(oldKey, freshKey)).toBe(true);
+          expect(await store.get(oldKey)).toBeUndefined();
+          expect(await store.get(freshKey)).toMatchObject({ data: { a: 1 }, userId: 'ren' });
+          expect(await store.write(oldKey, { set: { b: 1 } }, clock.now() + 60_000)).toMatchObject({
+            existed: false,
+          });
+          if (store.byUser)
+            expect((await store.byUser('ren')).map((s) => s.key)).toEqual([freshKey]);
+          expect(await store.rename!(newKey(), newKey())).toBe(false);
+        },
+      );
       it.skipIf(a.skip)('refuses to rename an expired record', async () => {
         const store = await open();
         const oldKey = newKey();
@@ -263,38 +301,46 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     describe('user index', () => {
       const a = ability('byUser');
-      it.skipIf(a.skip)(`lists a user's live sessions with their meta, oldest first${a.reason ? ` (skipped: ${a.reason})` : ''}`, async () => {
-        const store = await open();
-        const user = `u-${randomBytes(4).toString('hex')}`;
-        const keys = [newKey(), newKey(), newKey()];
-        for (const [i, key] of keys.entries()) {
-          await create(store, key, { userId: user, meta: { userAgent: `ua${i}` } });
-          clock.advance(10);
-        }
-        await create(store, newKey(), { userId: `${user}-other` });
-        const short = newKey();
-        await create(store, short, { userId: user }, 50);
-        clock.advance(100);
-        const list = await store.byUser!(user);
-        expect(list.map((s) => s.key)).toEqual(keys);
-        expect(list.map((s) => s.meta?.userAgent)).toEqual(['ua0', 'ua1', 'ua2']);
-        expect(list.every((s) => s.expiresAt > clock.now() && s.createdAt <= clock.now())).toBe(true);
-        expect(await store.byUser!('nobody')).toEqual([]);
-      });
-      it.skipIf(a.skip)('revokes all of a user\'s sessions but one, and forgets destroyed ones', async () => {
-        const store = await open();
-        const user = `u-${randomBytes(4).toString('hex')}`;
-        const keys = [newKey(), newKey(), newKey(), newKey()];
-        for (const key of keys) await create(store, key, { userId: user });
-        await store.destroy(keys[3]!);
-        expect((await store.byUser!(user)).length).toBe(3);
-        expect(await store.destroyByUser!(user, keys[0])).toBe(2);
-        expect((await store.byUser!(user)).map((s) => s.key)).toEqual([keys[0]]);
-        expect(await store.get(keys[1]!)).toBeUndefined();
-        expect(await store.get(keys[0]!)).toBeDefined();
-        expect(await store.destroyByUser!(user)).toBe(1);
-        expect(await store.get(keys[0]!)).toBeUndefined();
-      });
+      it.skipIf(a.skip)(
+        `lists a user's live sessions with their meta, oldest first${a.reason ? ` (skipped: ${a.reason})` : ''}`,
+        async () => {
+          const store = await open();
+          const user = `u-${randomBytes(4).toString('hex')}`;
+          const keys = [newKey(), newKey(), newKey()];
+          for (const [i, key] of keys.entries()) {
+            await create(store, key, { userId: user, meta: { userAgent: `ua${i}` } });
+            clock.advance(10);
+          }
+          await create(store, newKey(), { userId: `${user}-other` });
+          const short = newKey();
+          await create(store, short, { userId: user }, 50);
+          clock.advance(100);
+          const list = await store.byUser!(user);
+          expect(list.map((s) => s.key)).toEqual(keys);
+          expect(list.map((s) => s.meta?.userAgent)).toEqual(['ua0', 'ua1', 'ua2']);
+          expect(list.every((s) => s.expiresAt > clock.now() && s.createdAt <= clock.now())).toBe(
+            true,
+          );
+          expect(await store.byUser!('nobody')).toEqual([]);
+        },
+      );
+      it.skipIf(a.skip)(
+        "revokes all of a user's sessions but one, and forgets destroyed ones",
+        async () => {
+          const store = await open();
+          const user = `u-${randomBytes(4).toString('hex')}`;
+          const keys = [newKey(), newKey(), newKey(), newKey()];
+          for (const key of keys) await create(store, key, { userId: user });
+          await store.destroy(keys[3]!);
+          expect((await store.byUser!(user)).length).toBe(3);
+          expect(await store.destroyByUser!(user, keys[0])).toBe(2);
+          expect((await store.byUser!(user)).map((s) => s.key)).toEqual([keys[0]]);
+          expect(await store.get(keys[1]!)).toBeUndefined();
+          expect(await store.get(keys[0]!)).toBeDefined();
+          expect(await store.destroyByUser!(user)).toBe(1);
+          expect(await store.get(keys[0]!)).toBeUndefined();
+        },
+      );
       it.skipIf(a.skip)('moves a session between users when the binding changes', async () => {
         const store = await open();
         const key = newKey();
@@ -310,60 +356,72 @@ export function runStoreContract(options: StoreContractOptions): void {
     describe('count and scan', () => {
       const c = ability('count');
       const s = ability('scan');
-      it.skipIf(c.skip)(`counts live records${c.reason ? ` (skipped: ${c.reason})` : ''}`, async () => {
-        const store = await open();
-        const keys = Array.from({ length: 7 }, newKey);
-        for (const key of keys) await create(store, key);
-        expect(await store.count!()).toBe(7);
-        await store.destroy(keys[0]!);
-        expect(await store.count!()).toBe(6);
-      });
-      it.skipIf(s.skip)(`pages through every live key${s.reason ? ` (skipped: ${s.reason})` : ''}`, async () => {
-        const store = await open();
-        const keys = new Set(Array.from({ length: 25 }, newKey));
-        for (const key of keys) await create(store, key);
-        const seen = new Set<string>();
-        let cursor: string | undefined;
-        let pages = 0;
-        do {
-          const page = await store.scan!(cursor, 10);
-          for (const key of page.keys) seen.add(key);
-          cursor = page.cursor;
-          pages++;
-        } while (cursor !== undefined && pages < 1000);
-        expect(seen).toEqual(keys);
-      });
+      it.skipIf(c.skip)(
+        `counts live records${c.reason ? ` (skipped: ${c.reason})` : ''}`,
+        async () => {
+          const store = await open();
+          const keys = Array.from({ length: 7 }, newKey);
+          for (const key of keys) await create(store, key);
+          expect(await store.count!()).toBe(7);
+          await store.destroy(keys[0]!);
+          expect(await store.count!()).toBe(6);
+        },
+      );
+      it.skipIf(s.skip)(
+        `pages through every live key${s.reason ? ` (skipped: ${s.reason})` : ''}`,
+        async () => {
+          const store = await open();
+          const keys = new Set(Array.from({ length: 25 }, newKey));
+          for (const key of keys) await create(store, key);
+          const seen = new Set<string>();
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page = await store.scan!(cursor, 10);
+            for (const key of page.keys) seen.add(key);
+            cursor = page.cursor;
+            pages++;
+          } while (cursor !== undefined && pages < 1000);
+          expect(seen).toEqual(keys);
+        },
+      );
     });
 
     describe('gc', () => {
       const g = ability('gc');
-      it.skipIf(g.skip)(`removes expired records and keeps live ones${g.reason ? ` (skipped: ${g.reason})` : ''}`, async () => {
-        const store = await open();
-        const dead = Array.from({ length: 6 }, newKey);
-        const alive = Array.from({ length: 4 }, newKey);
-        for (const key of dead) await create(store, key, {}, 1000);
-        for (const key of alive) await create(store, key, {}, 600_000);
-        clock.advance(5000);
-        const first = await store.gc!({ limit: 2 });
-        expect(first.removed).toBeLessThanOrEqual(2);
-        let total = first.removed;
-        for (let i = 0; i < 10; i++) {
-          const pass = await store.gc!({ limit: 1000, budgetMs: 1000 });
-          total += pass.removed;
-          if (pass.done) break;
-        }
-        expect(total).toBe(6);
-        for (const key of alive) expect(await store.get(key)).toBeDefined();
-        if (store.count) expect(await store.count()).toBe(4);
-      });
+      it.skipIf(g.skip)(
+        `removes expired records and keeps live ones${g.reason ? ` (skipped: ${g.reason})` : ''}`,
+        async () => {
+          const store = await open();
+          const dead = Array.from({ length: 6 }, newKey);
+          const alive = Array.from({ length: 4 }, newKey);
+          for (const key of dead) await create(store, key, {}, 1000);
+          for (const key of alive) await create(store, key, {}, 600_000);
+          clock.advance(5000);
+          const first = await store.gc!({ limit: 2 });
+          expect(first.removed).toBeLessThanOrEqual(2);
+          let total = first.removed;
+          for (let i = 0; i < 10; i++) {
+            const pass = await store.gc!({ limit: 1000, budgetMs: 1000 });
+            total += pass.removed;
+            if (pass.done) break;
+          }
+          expect(total).toBe(6);
+          for (const key of alive) expect(await store.get(key)).toBeDefined();
+          if (store.count) expect(await store.count()).toBe(4);
+        },
+      );
     });
 
     describe('check', () => {
       const k = ability('check');
-      it.skipIf(k.skip)(`passes its own health check${k.reason ? ` (skipped: ${k.reason})` : ''}`, async () => {
-        const store = await open();
-        await expect(store.check!()).resolves.toBeUndefined();
-      });
+      it.skipIf(k.skip)(
+        `passes its own health check${k.reason ? ` (skipped: ${k.reason})` : ''}`,
+        async () => {
+          const store = await open();
+          await expect(store.check!()).resolves.toBeUndefined();
+        },
+      );
     });
   });
 }

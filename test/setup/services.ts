@@ -26,7 +26,9 @@ export default function setup(): (() => void) | undefined {
     execFileSync('bash', [script, 'start', ...toStart], { stdio: 'inherit' });
   } catch (error) {
     if (process.env['CI'] === 'true') throw error;
-    console.warn('[tessera] could not start every test server; tests that need a missing one say so and skip.');
+    console.warn(
+      '[tessera] could not start every test server; tests that need a missing one say so and skip.',
+    );
   }
   return () => {
     if (process.env['TESSERA_KEEP_SERVICES'] === '1') return;

@@ -8,11 +8,15 @@ describe('memory store', () => {
   it('sweeps in proportion to what expired, leaving live sessions alone', async () => {
     const clock = testClock();
     const store = memoryStore({ clock });
-    for (let i = 0; i < 5000; i++) await store.write(newKey(), { create: true }, clock.now() + 600_000);
+    for (let i = 0; i < 5000; i++)
+      await store.write(newKey(), { create: true }, clock.now() + 600_000);
     const dead = Array.from({ length: 300 }, newKey);
     for (const key of dead) await store.write(key, { create: true }, clock.now() + 1000);
     clock.advance(2000);
-    expect(await store.gc!({ limit: 100_000, budgetMs: 1000 })).toEqual({ removed: 300, done: true });
+    expect(await store.gc!({ limit: 100_000, budgetMs: 1000 })).toEqual({
+      removed: 300,
+      done: true,
+    });
     expect(await store.gc!()).toEqual({ removed: 0, done: true });
     expect(await store.count!()).toBe(5000);
   });

@@ -8,7 +8,12 @@ import { connect } from 'node:net';
 /** Ports of the servers scripts/services.sh starts on 127.0.0.1. Keep in step with the scripts. */
 export const SERVICES = {
   redis: { host: '127.0.0.1', port: 6390 },
-  redisSentinel: { master: 'mymaster', sentinels: [26390, 26391, 26392], masterPort: 6391, replicaPort: 6392 },
+  redisSentinel: {
+    master: 'mymaster',
+    sentinels: [26390, 26391, 26392],
+    masterPort: 6391,
+    replicaPort: 6392,
+  },
   redisCluster: { ports: [7390, 7391, 7392, 7393, 7394, 7395] },
   memcached: { host: '127.0.0.1', port: 11299 },
   postgres: { url: 'postgres://postgres@127.0.0.1:5499/postgres' },

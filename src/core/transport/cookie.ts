@@ -12,29 +12,29 @@ export interface CookieOptions {
    * a `__Secure-` name requires `secure: true`.
    * @default 'sid'
    */
-  name?: string;
+  name?: string | undefined;
   /** The `Domain` attribute. Leave unset to bind the cookie to the exact host (safer). */
-  domain?: string;
+  domain?: string | undefined;
   /** @default '/' */
-  path?: string;
+  path?: string | undefined;
   /**
    * `true` always sets `Secure`; `'auto'` sets it when the request came over https
    * (including `X-Forwarded-Proto` when the adapter trusts the proxy); `false` never does.
    * @default 'auto'
    */
-  secure?: boolean | 'auto';
+  secure?: boolean | 'auto' | undefined;
   /** @default true */
-  httpOnly?: boolean;
+  httpOnly?: boolean | undefined;
   /** @default 'lax' */
-  sameSite?: 'lax' | 'strict' | 'none';
+  sameSite?: 'lax' | 'strict' | 'none' | undefined;
   /** The `Partitioned` attribute (CHIPS). Requires `secure: true`. @default false */
-  partitioned?: boolean;
+  partitioned?: boolean | undefined;
   /**
    * Cookie lifetime in milliseconds, or `'session'` for a cookie the browser drops when it closes
    * (beego's CookieLifeTime). A persistent cookie is re-sent whenever the session's deadline moves.
    * @default 'session'
    */
-  maxAge?: number | 'session';
+  maxAge?: number | 'session' | undefined;
 }
 
 /** The cookie policy, resolved once. */
@@ -54,7 +54,8 @@ export interface CookieCodec {
 
 // RFC 6265 token: a cookie name may not hold separators, spaces or control characters.
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const DOMAIN =
+  /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const PATH = /^\/[\x21-\x3A\x3C-\x7E]*$/;
 const EPOCH = new Date(0);
 
@@ -72,23 +73,35 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
   const partitioned = options.partitioned ?? false;
   const maxAge = options.maxAge ?? 'session';
 
-  if (!COOKIE_NAME.test(name)) throw configError(`\`name\` ${JSON.stringify(name)} is not a valid cookie name (RFC 6265 token characters only).`);
-  if (!PATH.test(path)) throw configError(`\`path\` must start with "/" and hold no ";" or control characters; got ${JSON.stringify(path)}.`);
+  if (!COOKIE_NAME.test(name))
+    throw configError(
+      `\`name\` ${JSON.stringify(name)} is not a valid cookie name (RFC 6265 token characters only).`,
+    );
+  if (!PATH.test(path))
+    throw configError(
+      `\`path\` must start with "/" and hold no ";" or control characters; got ${JSON.stringify(path)}.`,
+    );
   if (options.domain !== undefined && !DOMAIN.test(options.domain)) {
     throw configError(`\`domain\` ${JSON.stringify(options.domain)} is not a valid host name.`);
   }
-  if (!['lax', 'strict', 'none'].includes(sameSite)) throw configError('`sameSite` must be "lax", "strict" or "none".');
-  if (secure !== true && secure !== false && secure !== 'auto') throw configError('`secure` must be true, false or "auto".');
+  if (!['lax', 'strict', 'none'].includes(sameSite))
+    throw configError('`sameSite` must be "lax", "strict" or "none".');
+  if (secure !== true && secure !== false && secure !== 'auto')
+    throw configError('`secure` must be true, false or "auto".');
   if (maxAge !== 'session' && (!Number.isFinite(maxAge) || maxAge <= 0)) {
     throw configError('`maxAge` must be a positive number of milliseconds or "session".');
   }
   if (name.startsWith('__Host-')) {
-    if (secure !== true) throw configError('a `__Host-` cookie must set `secure: true` (browsers drop it otherwise).');
+    if (secure !== true)
+      throw configError('a `__Host-` cookie must set `secure: true` (browsers drop it otherwise).');
     if (path !== '/') throw configError('a `__Host-` cookie must have `path: "/"`.');
-    if (options.domain !== undefined) throw configError('a `__Host-` cookie must not set `domain`.');
+    if (options.domain !== undefined)
+      throw configError('a `__Host-` cookie must not set `domain`.');
   }
-  if (name.startsWith('__Secure-') && secure !== true) throw configError('a `__Secure-` cookie must set `secure: true`.');
-  if (sameSite === 'none' && secure !== true) throw configError('`sameSite: "none"` needs `secure: true` (browsers drop it otherwise).');
+  if (name.startsWith('__Secure-') && secure !== true)
+    throw configError('a `__Secure-` cookie must set `secure: true`.');
+  if (sameSite === 'none' && secure !== true)
+    throw configError('`sameSite: "none"` needs `secure: true` (browsers drop it otherwise).');
   if (partitioned && secure !== true) throw configError('`partitioned` needs `secure: true`.');
 
   const base: Omit<SetCookie, 'name' | 'value'> = {
@@ -108,9 +121,20 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
     // Only the attributes: everything after "x=".
     return stringifySetCookie(attrs).slice(2);
   };
-  const keep = [attributes(secure === true, false), attributes(true, false)] as const;
-  const gone = [attributes(secure === true, true), attributes(true, true)] as const;
-  const pick = (isSecure: boolean): 0 | 1 => (secure === true || (secure === 'auto' && isSecure) ? 1 : 0);
+  let keep: readonly [string, string];
+  let gone: readonly [string, string];
+  try {
+    keep = [attributes(secure === true, false), attributes(true, false)];
+    gone = [attributes(secure === true, true), attributes(true, true)];
+  } catch (cause) {
+    throw new TesseraError(
+      'CONFIG',
+      `cookie: ${cause instanceof Error ? cause.message : String(cause)}; fix the cookie options.`,
+      { cause },
+    );
+  }
+  const pick = (isSecure: boolean): 0 | 1 =>
+    secure === true || (secure === 'auto' && isSecure) ? 1 : 0;
   const prefix = name + '=';
 
   return {
@@ -130,7 +154,8 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
       if (value !== undefined && header.indexOf(prefix, first + prefix.length) !== -1) {
         for (const part of header.split(';')) {
           const eq = part.indexOf('=');
-          if (eq !== -1 && part.slice(0, eq).trim() === name && part.slice(eq + 1).trim() !== value) return null;
+          if (eq !== -1 && part.slice(0, eq).trim() === name && part.slice(eq + 1).trim() !== value)
+            return null;
         }
       }
       return value;

@@ -21,12 +21,12 @@ export interface SessionRequest {
  */
 export interface TransportOptions {
   /** Read and set the session cookie. @default true */
-  cookie?: boolean;
+  cookie?: boolean | undefined;
   /**
    * Read the id from this request header and send new ids back in the same response header
    * (beego's SessionNameInHTTPHeader), for API clients that do not keep cookies. @default false
    */
-  header?: string | false;
+  header?: string | false | undefined;
   /**
    * Read the id from this query parameter. Off by default: ids in URLs leak through logs, browser
    * history and `Referer`. When on, tessera never writes ids into URLs, answers with
@@ -34,7 +34,7 @@ export interface TransportOptions {
    * the query string before the session is written, so the URL someone saw stops working.
    * @default false
    */
-  query?: string | false;
+  query?: string | false | undefined;
 }
 
 /** Transports resolved at start-up. */
@@ -50,16 +50,28 @@ const QUERY_NAME = /^[A-Za-z0-9_.-]+$/;
 /** Validates transport options. Throws `CONFIG` for a bad name or when nothing is switched on. */
 export function resolveTransports(options: TransportOptions = {}): Transports {
   const cookie = options.cookie ?? true;
-  const header = options.header === false || options.header === undefined ? undefined : options.header.toLowerCase();
+  const header =
+    options.header === false || options.header === undefined
+      ? undefined
+      : options.header.toLowerCase();
   const query = options.query === false || options.query === undefined ? undefined : options.query;
   if (header !== undefined && !HEADER_NAME.test(header)) {
-    throw new TesseraError('CONFIG', `transport: \`header\` ${JSON.stringify(options.header)} is not a valid header name.`);
+    throw new TesseraError(
+      'CONFIG',
+      `transport: \`header\` ${JSON.stringify(options.header)} is not a valid header name.`,
+    );
   }
   if (query !== undefined && !QUERY_NAME.test(query)) {
-    throw new TesseraError('CONFIG', `transport: \`query\` ${JSON.stringify(query)} must hold only letters, digits, ".", "_" and "-".`);
+    throw new TesseraError(
+      'CONFIG',
+      `transport: \`query\` ${JSON.stringify(query)} must hold only letters, digits, ".", "_" and "-".`,
+    );
   }
   if (!cookie && header === undefined && query === undefined) {
-    throw new TesseraError('CONFIG', 'transport: switch on at least one of `cookie`, `header` or `query`.');
+    throw new TesseraError(
+      'CONFIG',
+      'transport: switch on at least one of `cookie`, `header` or `query`.',
+    );
   }
   return { cookie, header, query };
 }

@@ -1,0 +1,29 @@
+// Checks that every subpath export of package.json points at a built file, and that every store
+// and adapter module has an export (unstorage's validatePkg idea). Run after `npm run build`.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const problems = [];
+for (const [subpath, target] of Object.entries(pkg.exports)) {
+  if (typeof target === 'string') continue;
+  if (subpath.includes('*')) continue;
+  for (const file of [target.types, target.default])
+    if (!existsSync(file)) problems.push(`${subpath} → ${file} is missing`);
+}
+for (const file of readdirSync('src/stores')) {
+  if (!file.endsWith('.ts') || file.startsWith('_')) continue;
+  const base = file.slice(0, -3);
+  for (const built of [`dist/stores/${base}.js`, `dist/stores/${base}.d.ts`])
+    if (!existsSync(built)) problems.push(`store ${base}: ${built} is missing`);
+}
+for (const file of readdirSync('src/adapters')) {
+  if (!file.endsWith('.ts') || file.startsWith('_')) continue;
+  const base = file.slice(0, -3);
+  if (!pkg.exports[`./${base}`])
+    problems.push(`adapter ${base} has no "./${base}" export in package.json`);
+}
+if (problems.length > 0) {
+  console.error(`exports check failed:\n- ${problems.join('\n- ')}`);
+  process.exit(1);
+}
+console.log(`exports check: ${Object.keys(pkg.exports).length} entries match the build`);
