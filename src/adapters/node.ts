@@ -24,7 +24,7 @@ export interface NodeAdapterOptions {
    * Answers a request whose session could not be committed (the store failed). The default sends
    * the error's status (503 for store failures) with `{ "error": code }` and no session cookie.
    */
-  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void | undefined;
+  onError?: ((error: unknown, req: IncomingMessage, res: ServerResponse) => void) | undefined;
 }
 
 /** Reads what tessera needs from an IncomingMessage, lazily. */
@@ -77,6 +77,16 @@ export function sendError(error: unknown, _req: IncomingMessage, res: ServerResp
 
 type Pending = Array<{ method: 'writeHead' | 'write' | 'end' | 'flushHeaders'; args: unknown[] }>;
 
+/** Options of {@link commitBeforeHeaders}. */
+export interface CommitBeforeHeadersOptions {
+  /**
+   * Decides from the status about to be sent whether the session's pending changes are saved.
+   * Adapters that never see a handler's errors (Express, Connect) drop the changes of 5xx answers.
+   * @default every status saves
+   */
+  saveOn?: ((status: number) => boolean) | undefined;
+}
+
 /**
  * Holds back the response head (and any body written with it) until the session is committed,
  * so the client's next request always sees what this one wrote.
@@ -87,6 +97,7 @@ export function commitBeforeHeaders<Data extends SessionData>(
   req: IncomingMessage,
   res: ServerResponse,
   onError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
+  options: CommitBeforeHeadersOptions = {},
 ): void {
   // Kept unbound on purpose: each is called back with `apply(res, …)`.
   /* eslint-disable @typescript-eslint/unbound-method */
@@ -107,7 +118,11 @@ export function commitBeforeHeaders<Data extends SessionData>(
   const intercept = (method: Pending[number]['method']) =>
     function (this: ServerResponse, ...args: unknown[]): unknown {
       if (queue === undefined) {
+        const status = method === 'writeHead' && typeof args[0] === 'number' ? args[0] : res.statusCode;
+        if (options.saveOn && !options.saveOn(status)) manager.discard(session);
         if (!manager.needsCommit(session)) {
+          // The head goes out now: a later change could never reach the client, so it throws.
+          manager.discard(session);
           restore();
           return (original[method] as (...a: unknown[]) => unknown).apply(res, args);
         }
@@ -124,6 +139,7 @@ export function commitBeforeHeaders<Data extends SessionData>(
           },
           (error: unknown) => {
             restore();
+            manager.discard(session);
             onError(error, req, res);
           },
         );

@@ -54,7 +54,7 @@ export interface SessionManagerOptions {
   /** How often to sweep expired records from stores that need it (ms); `false` for never. @default 60000 */
   gcInterval?: number | false | undefined;
   /** Called with errors that happen off the request path (background clean-up, GC). */
-  onError?: (error: unknown) => void | undefined;
+  onError?: ((error: unknown) => void) | undefined;
   /** The clock; tests pass one they can move. @default Date.now */
   clock?: Clock | undefined;
 }

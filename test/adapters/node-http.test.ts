@@ -115,8 +115,11 @@ describe('node:http adapter', () => {
   });
 
   it('costs no store call for a route that never touches the session, cookie or not', async () => {
-    const app = await start(async (req, res) => {
-      if (req.url === '/healthz') return res.end('ok');
+    const app = await start((req, res) => {
+      if (req.url === '/healthz') {
+        res.end('ok');
+        return;
+      }
       req.session.set('a', 1);
       res.end('set');
     });
