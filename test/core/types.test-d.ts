@@ -3,6 +3,7 @@ import {
   createSessionManager,
   type Session,
   type Store,
+  type StoreRecord,
   type TesseraErrorCode,
 } from '../../src/index.js';
 import { withSessions } from '../../src/adapters/node.js';
