@@ -1,7 +1,7 @@
 /**
  * @module Session ids: generation from the CSPRNG, validation, and the hashed store key.
  */
-import { createHash, randomFillSync } from 'node:crypto';
+import { hash, randomFillSync } from 'node:crypto';
 import { TesseraError } from './errors.js';
 
 const ID_CHARSET = /^[A-Za-z0-9_-]+$/;
@@ -93,7 +93,7 @@ export function createIdScheme(options: IdOptions): IdScheme {
 
 /** The store key of an id: base64url(sha256(id)). Stores never see raw ids. */
 export function storeKey(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return hash('sha256', id, 'base64url');
 }
 
 /** Whether `value` has the shape of a store key (a device handle). */

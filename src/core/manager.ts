@@ -7,7 +7,15 @@ import { TesseraError } from './errors.js';
 import { storeKey } from './id.js';
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from './options.js';
 import { SessionState, type Session, type SessionData, type SessionHost } from './session.js';
-import { capExpiry, type Delta, type Store, type StoreRecord, type WriteResult } from './store.js';
+import {
+  capExpiry,
+  isSealedStore,
+  type Delta,
+  type SealedStore,
+  type Store,
+  type StoreRecord,
+  type WriteResult,
+} from './store.js';
 import { bounded, unbounded } from './time.js';
 import { readQueryParam, type SessionRequest } from './transport/index.js';
 import { createUserOps, type UserOps } from './users.js';
@@ -66,6 +74,20 @@ export function createSessionManager<Data extends SessionData = SessionData>(
   const o: ResolvedOptions = resolveOptions(options);
   const store: Store = o.store ?? memoryStore({ clock: o.clock });
   const { ids, cookie, transports, clock } = o;
+  const sealed = isSealedStore(store) ? store : undefined;
+  if (
+    sealed &&
+    (!transports.cookie || transports.header !== undefined || transports.query !== undefined)
+  ) {
+    throw new TesseraError(
+      'CONFIG',
+      `The ${store.name} store carries sessions in cookies only: keep \`transport: { cookie: true }\` and switch off \`header\` and \`query\`.`,
+    );
+  }
+  // The longest `name=value` a sealed cookie may take so the whole Set-Cookie stays within 4096 bytes.
+  const maxCookieBytes = 4096 - (cookie.serializeNamed('', '', true).length - 1);
+  /** Where a session's store calls go: its own sealed record (cookie store), or the shared store. */
+  const storeOf = (s: SessionState): Store => s.backend ?? store;
 
   const call = store.isLocal
     ? <T>(op: string, run: () => Promise<T>): Promise<T> => unbounded(store.name, op, run)
@@ -84,11 +106,11 @@ export function createSessionManager<Data extends SessionData = SessionData>(
 
   async function load(s: SessionState): Promise<StoreRecord | undefined> {
     const key = keyOf(s);
-    const record = await call('get', () => store.get(key));
+    const record = await call('get', () => storeOf(s).get(key));
     const now = clock.now();
     s.isLoaded = true;
     if (record === undefined || !isLive(record, now) || !isWellFormed(record)) {
-      if (record !== undefined) store.destroy(key).catch(o.onError);
+      if (record !== undefined) storeOf(s).destroy(key).catch(o.onError);
       forget(s);
       return undefined;
     }
@@ -123,7 +145,7 @@ export function createSessionManager<Data extends SessionData = SessionData>(
   async function write(s: SessionState, delta: Delta, now: number): Promise<WriteResult & Outcome> {
     if (!s.isMissing) {
       const result = await call('write', () =>
-        store.write(keyOf(s), delta, deadline(now, s.record?.absoluteExpiresAt)),
+        storeOf(s).write(keyOf(s), delta, deadline(now, s.record?.absoluteExpiresAt)),
       );
       if (result.existed) return { ...result, sendId: o.isPersistentCookie };
       // The record vanished (expired, destroyed or never issued): the change starts a new session.
@@ -135,7 +157,7 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     const create: Delta = { ...delta, create: true, createdAt: now };
     if (absoluteExpiresAt !== undefined) create.absoluteExpiresAt = absoluteExpiresAt;
     const expiresAt = deadline(now, absoluteExpiresAt);
-    const result = await call('write', () => store.write(keyOf(s), create, expiresAt));
+    const result = await call('write', () => storeOf(s).write(keyOf(s), create, expiresAt));
     s.isMissing = false;
     s.isIdChanged = true;
     s.record = { data: {}, createdAt: now, expiresAt };
@@ -158,8 +180,9 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     const newId = ids.generate();
     const newKey = storeKey(newId);
     let moved: boolean;
-    if (store.rename) {
-      moved = await call('rename', () => store.rename!(oldKey, newKey));
+    const target = storeOf(s);
+    if (target.rename) {
+      moved = await call('rename', () => target.rename!(oldKey, newKey));
     } else {
       await s.ensureLoaded();
       const r = s.record;
@@ -169,8 +192,8 @@ export function createSessionManager<Data extends SessionData = SessionData>(
         if (r.absoluteExpiresAt !== undefined) copy.absoluteExpiresAt = r.absoluteExpiresAt;
         if (r.userId !== undefined) copy.userId = r.userId;
         if (r.meta !== undefined) copy.meta = r.meta;
-        await call('write', () => store.write(newKey, copy, r.expiresAt));
-        await call('destroy', () => store.destroy(oldKey));
+        await call('write', () => target.write(newKey, copy, r.expiresAt));
+        await call('destroy', () => target.destroy(oldKey));
       }
     }
     if (!moved) return forget(s);
@@ -199,7 +222,7 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     async destroy(s) {
       if (!s.isMissing && s.id !== undefined) {
         const key = keyOf(s);
-        await call('destroy', () => store.destroy(key));
+        await call('destroy', () => storeOf(s).destroy(key));
       }
       s.reset();
       s.isDestroyed = true;
@@ -240,7 +263,16 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     sendId: boolean,
     out: Array<readonly [string, string]>,
   ): void {
-    if (sendId && s.id !== undefined) {
+    if (s.backend) {
+      for (const [name, value] of s.backend.cookies(s.id)) {
+        out.push([
+          'set-cookie',
+          value === undefined
+            ? cookie.clear(s.isSecure, name)
+            : cookie.serializeNamed(name, value, s.isSecure),
+        ]);
+      }
+    } else if (sendId && s.id !== undefined) {
       if (transports.cookie) out.push(['set-cookie', cookie.serialize(s.id, s.isSecure)]);
       if (transports.header) out.push([transports.header, s.id]);
     } else if (s.id === undefined && s.hadCookie && (s.isDestroyed || s.isLoaded)) {
@@ -252,10 +284,36 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     }
   }
 
+  /** A request's session with a sealed store: its record comes from, and goes back to, its cookies. */
+  function loadSealed(sealed: SealedStore, request: SessionRequest): Session<Data> {
+    const header = request.header('cookie');
+    // Two different values under the cookie's name: refuse both rather than guess (as for ids).
+    const isAmbiguous = cookie.read(header) === null;
+    const cookies = isAmbiguous ? {} : cookie.parse(header);
+    const backend = sealed.bind({
+      name: cookie.name,
+      read: (name) => cookies[name],
+      maxCookieBytes,
+      isValidId: (id) => ids.isValid(id),
+    });
+    const id = backend.sessionId;
+    const hadCookie = isAmbiguous || backend.hadCookie;
+    const s = new SessionState(
+      host,
+      id,
+      id === undefined ? undefined : 'cookie',
+      hadCookie,
+      request,
+    );
+    s.backend = backend;
+    return s as unknown as Session<Data>;
+  }
+
   const manager: SessionManager<Data> = {
     ...users,
     store,
     load(request) {
+      if (sealed) return loadSealed(sealed, request);
       let id: string | undefined;
       let source: 'cookie' | 'header' | 'query' | undefined;
       let hadCookie = false;
@@ -290,10 +348,15 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     },
     needsCommit(session) {
       const s = session as unknown as SessionState;
-      return (
-        !s.isCommitted &&
-        (s.isLoaded || s.hasChanges || s.isIdChanged || s.isDestroyed || (o.saveNew && s.isMissing))
-      );
+      if (s.isCommitted) return false;
+      if (s.hasChanges || s.isIdChanged || s.isDestroyed || (o.saveNew && s.isMissing)) return true;
+      // A sealed session changed by an immediate write (increment) still needs its cookies set.
+      if (s.backend !== undefined && s.backend.isChanged) return true;
+      if (!s.isLoaded) return false;
+      // A read: commit only to touch, to renew a query-borne id, or to clear a dead cookie.
+      if (s.record)
+        return s.source === 'query' || s.record.expiresAt - clock.now() <= o.touchWithin;
+      return s.hadCookie;
     },
     handleOf(session) {
       const s = session as unknown as SessionState;
@@ -314,7 +377,9 @@ export function createSessionManager<Data extends SessionData = SessionData>(
         sendId ||= result.sendId;
       } else if (s.isLoaded && s.record && s.record.expiresAt - now <= o.touchWithin) {
         const key = keyOf(s);
-        await call('touch', () => store.touch(key, deadline(now, s.record?.absoluteExpiresAt)));
+        await call('touch', () =>
+          storeOf(s).touch(key, deadline(now, s.record?.absoluteExpiresAt)),
+        );
         sendId ||= o.isPersistentCookie;
       }
       const out: Array<readonly [string, string]> = [];

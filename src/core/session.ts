@@ -3,7 +3,7 @@
  */
 import { isMutable, type Codec } from './codec.js';
 import { TesseraError } from './errors.js';
-import type { Delta, JsonValue, SessionMeta, StoreRecord } from './store.js';
+import type { Delta, JsonValue, SealedSession, SessionMeta, StoreRecord } from './store.js';
 import type { SessionRequest } from './transport/index.js';
 
 /** Session data: top-level keys to values. */
@@ -125,11 +125,22 @@ export class SessionState implements Session<SessionData> {
   isIdChanged = false;
   loading: Promise<StoreRecord | undefined> | undefined;
 
-  readonly changes: Map<string, JsonValue | typeof UNSET> = new Map();
-  readonly handed: Map<string, Handed> = new Map();
+  // Allocated on first change: most requests only read.
+  private changeMap: Map<string, JsonValue | typeof UNSET> | undefined;
+  private handedMap: Map<string, Handed> | undefined;
+  /** Pending changes per key (UNSET marks a deletion). */
+  get changes(): Map<string, JsonValue | typeof UNSET> {
+    return (this.changeMap ??= new Map());
+  }
+  /** Mutable values handed to the handler, with the encoding they had, for the dirty check. */
+  get handed(): Map<string, Handed> {
+    return (this.handedMap ??= new Map());
+  }
   isReplace = false;
   hasPendingFlash = false;
   key: string | undefined;
+  /** With a sealed store (the cookie store): this request's record, used instead of the shared store. */
+  backend: SealedSession | undefined;
 
   private readonly host: SessionHost;
   /** The request, read again only at login (user agent, address). */
@@ -167,7 +178,12 @@ export class SessionState implements Session<SessionData> {
 
   /** Whether commit has anything to do beyond reading. */
   get hasChanges(): boolean {
-    return this.changes.size > 0 || this.handed.size > 0 || this.isReplace || this.hasPendingFlash;
+    return (
+      (this.changeMap?.size ?? 0) > 0 ||
+      (this.handedMap?.size ?? 0) > 0 ||
+      this.isReplace ||
+      this.hasPendingFlash
+    );
   }
 
   private assertOpen(): void {
@@ -195,9 +211,9 @@ export class SessionState implements Session<SessionData> {
   }
 
   async get(key: string): Promise<unknown> {
-    const handed = this.handed.get(key);
+    const handed = this.handedMap?.get(key);
     if (handed) return handed.value;
-    const change = this.changes.get(key);
+    const change = this.changeMap?.get(key);
     if (change === UNSET) return undefined;
     if (change !== undefined) return this.host.codec.decode(change);
     if (this.isReplace) return undefined;
@@ -303,7 +319,7 @@ export class SessionState implements Session<SessionData> {
   }
 
   private flashList(key: string): string[] {
-    const change = this.changes.get(key);
+    const change = this.changeMap?.get(key);
     const stored = this.stored(key);
     const merged: unknown[] = [];
     if (Array.isArray(stored)) merged.push(...stored);
@@ -360,6 +376,8 @@ export class SessionState implements Session<SessionData> {
    * Returns `undefined` when nothing changed.
    */
   buildDelta(): Delta | undefined {
+    if (this.handedMap === undefined && this.changeMap === undefined && !this.isReplace)
+      return undefined;
     for (const [key, handed] of this.handed) {
       const encoded = this.host.codec.encode(handed.value);
       if (JSON.stringify(encoded) !== handed.snapshot) this.changes.set(key, encoded);
