@@ -50,15 +50,13 @@ export function bounded<T>(
 }
 
 /** Runs a store operation of a store that never waits on I/O: only wraps its failures. */
-export async function unbounded<T>(
-  storeName: string,
-  op: string,
-  run: () => Promise<T>,
-): Promise<T> {
+export function unbounded<T>(storeName: string, op: string, run: () => Promise<T>): Promise<T> {
   try {
-    return await run();
+    return run().catch((error: unknown) => {
+      throw storeFailure(storeName, op, error);
+    });
   } catch (error) {
-    throw storeFailure(storeName, op, error);
+    return Promise.reject(storeFailure(storeName, op, error));
   }
 }
 
