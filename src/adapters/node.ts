@@ -2,6 +2,7 @@
  * @module tessera for node:http (and anything built on its request and response objects).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { isTesseraError } from '../core/errors.js';
 import type { ResponseHeaders, SessionManager } from '../core/manager.js';
@@ -109,16 +110,22 @@ export function commitBeforeHeaders<Data extends SessionData>(
   };
   /* eslint-enable @typescript-eslint/unbound-method */
   let queue: Pending | undefined;
+  // Streams piped into the response while it is held: dropped with it when the commit fails.
+  const piped = new Set<Readable>();
+  const onPipe = (source: Readable): void => void piped.add(source);
+  res.on('pipe', onPipe);
   const restore = (): void => {
     res.writeHead = original.writeHead;
     res.write = original.write;
     res.end = original.end;
     res.flushHeaders = original.flushHeaders;
+    res.off('pipe', onPipe);
   };
   const intercept = (method: Pending[number]['method']) =>
     function (this: ServerResponse, ...args: unknown[]): unknown {
       if (queue === undefined) {
-        const status = method === 'writeHead' && typeof args[0] === 'number' ? args[0] : res.statusCode;
+        const status =
+          method === 'writeHead' && typeof args[0] === 'number' ? args[0] : res.statusCode;
         if (options.saveOn && !options.saveOn(status)) manager.discard(session);
         if (!manager.needsCommit(session)) {
           // The head goes out now: a later change could never reach the client, so it throws.
@@ -140,6 +147,9 @@ export function commitBeforeHeaders<Data extends SessionData>(
           (error: unknown) => {
             restore();
             manager.discard(session);
+            // The held answer is abandoned: a stream still feeding it must not reach the client
+            // ahead of (or after) the error answer.
+            for (const source of piped) source.unpipe(res).destroy();
             onError(error, req, res);
           },
         );

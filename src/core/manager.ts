@@ -365,11 +365,12 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     async commit(session) {
       const s = session as unknown as SessionState;
       if (!manager.needsCommit(session)) return NO_HEADERS;
+      // Closed before the first await: a change made while the commit runs would be lost silently.
+      s.isCommitted = true;
       // An id that arrived in the query string is renewed before anything is written, so a
       // leaked URL stops working (it needs a cookie or header transport to carry the new id).
       if (s.source === 'query' && !s.isIdChanged && (s.hasChanges || s.isLoaded)) await renew(s);
       const delta = await settle(s);
-      s.isCommitted = true;
       const now = clock.now();
       let sendId = s.isIdChanged;
       if (delta !== undefined || (o.saveNew && s.isMissing && !s.isDestroyed)) {

@@ -174,3 +174,52 @@ export function capExpiry(expiresAt: number, absoluteExpiresAt: number | undefin
 
 /** The system clock. */
 export const systemClock: Clock = { now: Date.now };
+
+/** What a {@link SealedStore} needs from one request. */
+export interface SealedRequest {
+  /** The session cookie's name; chunks are `name.0`, `name.1`, … */
+  readonly name: string;
+  /** A request cookie by name. */
+  read(name: string): string | undefined;
+  /** The most bytes one `name=value` may take so the whole `Set-Cookie` stays within 4096 bytes. */
+  readonly maxCookieBytes: number;
+  /** Whether a session id found in a sealed record has the shape this manager issues. */
+  isValidId(id: string): boolean;
+}
+
+/**
+ * One request's sealed session: a {@link Store} over the one record the request's cookies carry
+ * (keys are not used to find it), changed in memory, and turned back into cookies at commit.
+ */
+export interface SealedSession extends Store {
+  /** The session id sealed in the request's cookies, when they opened to a live record. */
+  readonly sessionId: string | undefined;
+  /** Whether the request carried any of the store's cookies (valid or not). */
+  readonly hadCookie: boolean;
+  /** Whether the record changed since it was read from the cookies (so the cookies must be set). */
+  readonly isChanged: boolean;
+  /**
+   * The cookies to set after this request, sealing the record under `sessionId`: `[name, value]`,
+   * or `[name, undefined]` to clear one. Empty when nothing changed. Throws `TOO_LARGE` when the
+   * sealed record passes the store's bound.
+   */
+  cookies(
+    sessionId: string | undefined,
+  ): ReadonlyArray<readonly [name: string, value: string | undefined]>;
+}
+
+/**
+ * A store with no server state (the cookie store): each request's record travels in its cookies.
+ * The manager calls {@link SealedStore.bind} once per request and routes that session's calls to
+ * the result. Its own {@link Store} methods serve calls outside a request (`revokeUser`, `check`).
+ */
+export interface SealedStore extends Store {
+  readonly isSealed: true;
+  /** The sealed session of one request. Never throws: unreadable cookies give an empty session. */
+  bind(request: SealedRequest): SealedSession;
+}
+
+/** Whether `store` is a {@link SealedStore}. */
+export function isSealedStore(store: Store): store is SealedStore {
+  return (store as Partial<SealedStore>).isSealed === true;
+}

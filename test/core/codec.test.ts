@@ -27,10 +27,14 @@ describe('json codec', () => {
 
   it('round-trips any JSON-like value (property)', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
-        const plain = JSON.parse(JSON.stringify(value)) as unknown;
-        expect(roundTrip(plain)).toEqual(plain);
-      }),
+      // "__proto__" keys are refused at `set` on purpose (see below); everything else must survive.
+      fc.property(
+        fc.jsonValue({ maxDepth: 6 }).filter((v) => !JSON.stringify(v).includes('"__proto__"')),
+        (value) => {
+          const plain = JSON.parse(JSON.stringify(value)) as unknown;
+          expect(roundTrip(plain)).toEqual(plain);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -7,7 +7,8 @@ import { memoryStore } from '../../src/stores/memory.js';
 describe('errors', () => {
   it('documents every error code in the README', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    for (const code of Object.keys(ERROR_CODES)) expect(readme).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|`));
+    for (const code of Object.keys(ERROR_CODES))
+      expect(readme).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|`));
   });
 
   it('recognises tessera errors across realms, and nothing else', () => {

@@ -1,0 +1,78 @@
+/**
+ * The demo on Express: `DEMO_FRAMEWORK=express npm start`.
+ */
+import { createServer, type Server } from 'node:http';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
+import { expressSession, type RequestWithSession } from '../../src/adapters/express.js';
+import { isTesseraError, type SessionManager } from '../../src/index.js';
+import { handleDemo, type DemoData, type DemoReply } from './app.js';
+
+function send(res: Response, reply: DemoReply): void {
+  res.status(reply.status);
+  if (reply.html !== undefined) res.type('html').send(reply.html);
+  else if (reply.text !== undefined) res.type('text').send(reply.text);
+  else res.json(reply.json);
+}
+
+/** Serves the demo with Express on `port`. */
+export async function serve(
+  manager: SessionManager<DemoData>,
+  port: number,
+  host?: string,
+): Promise<Server> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(expressSession(manager));
+  // The demo's API reads raw bodies itself (and answers 400 for bad JSON), so take any body as text.
+  app.use(express.text({ type: () => true, limit: '64kb' }));
+
+  const api = (req: Request, res: Response, next: NextFunction): void => {
+    const session = (req as unknown as RequestWithSession<DemoData>).session;
+    const readBody = (): Promise<string> =>
+      Promise.resolve(typeof req.body === 'string' ? req.body : '');
+    handleDemo(manager, session, { method: req.method, path: req.path, readBody }).then(
+      (reply) => (reply === undefined ? next() : send(res, reply)),
+      next,
+    );
+  };
+  app.get('/healthz', (_req, res) => void res.type('text').send('ok'));
+  app.get('/', api);
+  app.get('/api/session', api);
+  app.post('/api/count', api);
+  app.post('/api/login', api);
+  app.post('/api/logout', api);
+  app.post('/api/destroy', api);
+  app.get('/api/prefs', api);
+  app.put('/api/prefs/:name', api);
+  app.get('/api/devices', api);
+  app.post('/api/devices/revoke-others', api);
+  app.post('/api/devices/:id/revoke', api);
+  app.use(
+    (_req, res) => void res.status(404).json({ error: 'NOT_FOUND', message: 'No such route.' }),
+  );
+
+  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+    if (isTesseraError(error)) return void res.status(error.status).json({ error: error.code });
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return void res
+        .status(400)
+        .json({ error: 'BAD_REQUEST', message: 'The request body could not be read.' });
+    }
+    console.error(error);
+    res.status(500).json({ error: 'INTERNAL' });
+  };
+  app.use(onError);
+
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return server;
+}

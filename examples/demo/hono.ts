@@ -1,0 +1,58 @@
+/**
+ * The demo on Hono (served by @hono/node-server): `DEMO_FRAMEWORK=hono npm start`.
+ */
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { honoSession, type SessionEnv } from '../../src/adapters/hono.js';
+import { isTesseraError, type SessionManager } from '../../src/index.js';
+import { handleDemo, type DemoData } from './app.js';
+
+type Env = SessionEnv<DemoData>;
+
+/** Serves the demo with Hono on `port`. */
+export async function serve(
+  manager: SessionManager<DemoData>,
+  port: number,
+  host?: string,
+): Promise<Server> {
+  const app = new Hono<Env>();
+  app.get('/healthz', (c) => c.text('ok'));
+  app.use(honoSession(manager));
+
+  const api = async (c: Context<Env>): Promise<Response> => {
+    const reply = await handleDemo(manager, c.get('session'), {
+      method: c.req.method,
+      path: c.req.path,
+      readBody: () => c.req.text(),
+    });
+    if (reply === undefined) return c.notFound();
+    if (reply.html !== undefined) return c.html(reply.html, reply.status as 200);
+    if (reply.text !== undefined) return c.text(reply.text, reply.status as 200);
+    return c.json(reply.json, reply.status as 200);
+  };
+  app.get('/', api);
+  app.get('/api/session', api);
+  app.post('/api/count', api);
+  app.post('/api/login', api);
+  app.post('/api/logout', api);
+  app.post('/api/destroy', api);
+  app.get('/api/prefs', api);
+  app.put('/api/prefs/:name', api);
+  app.get('/api/devices', api);
+  app.post('/api/devices/revoke-others', api);
+  app.post('/api/devices/:id/revoke', api);
+  app.notFound((c) => c.json({ error: 'NOT_FOUND', message: 'No such route.' }, 404));
+  app.onError((error, c) => {
+    if (isTesseraError(error)) return c.json({ error: error.code }, error.status as 503);
+    console.error(error);
+    return c.json({ error: 'INTERNAL' }, 500);
+  });
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return server;
+}

@@ -1,0 +1,105 @@
+/**
+ * @module tessera for Express 4 and 5, and Connect: a middleware that puts the session on
+ * `req.session` and commits it before the response head goes out.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionManager } from '../core/manager.js';
+import type { Session, SessionData } from '../core/session.js';
+import type { SessionRequest } from '../core/transport/index.js';
+import { commitBeforeHeaders } from './node.js';
+import { isNodeSecure, nodeIp, nodeSessionRequest } from './_shared/request.js';
+
+/** An Express or Connect request with its session. */
+export type RequestWithSession<Data extends SessionData = SessionData> = IncomingMessage & {
+  session: Session<Data>;
+};
+
+/** Express's and Connect's `next`. */
+export type NextFunction = (error?: unknown) => void;
+
+/** A Connect-style middleware, which Express takes too. */
+export type SessionMiddleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: NextFunction,
+) => void;
+
+/** Options of {@link expressSession}. */
+export interface ExpressSessionOptions {
+  /**
+   * Trust `X-Forwarded-Proto` and `X-Forwarded-For` (for the `Secure` flag and the address kept at
+   * login). Only Connect reads it: under Express, Express's own `trust proxy` setting decides,
+   * through `req.secure` and `req.ip`. @default false
+   */
+  trustProxy?: boolean | undefined;
+}
+
+/** What Express adds to a request (Connect adds none of it). */
+interface ExpressExtras {
+  secure?: unknown;
+  ip?: unknown;
+  originalUrl?: unknown;
+}
+
+function expressRequest(req: IncomingMessage & ExpressExtras, trustProxy: boolean): SessionRequest {
+  return nodeSessionRequest(req, {
+    isSecure: typeof req.secure === 'boolean' ? req.secure : isNodeSecure(req, trustProxy),
+    url: typeof req.originalUrl === 'string' ? req.originalUrl : req.url,
+    ip: () => (typeof req.ip === 'string' ? req.ip : nodeIp(req, trustProxy)),
+  });
+}
+
+/** A 5xx answer means the request failed: its half-made session changes are not saved. */
+const savesOn = (status: number): boolean => status < 500;
+
+/**
+ * The session middleware for Express 4 and 5 and Connect. It costs no store call until a handler
+ * reads or changes `req.session`, and commits before the response head goes out (redirects and
+ * streamed responses included), so the client's next request sees what this one wrote.
+ *
+ * Express hands a handler's error to its error handlers, out of this middleware's sight, so the
+ * session's pending changes are dropped whenever the answer is a 5xx (as Django does); an error
+ * handler that answers a failure with a 4xx and wants them dropped too calls
+ * `manager.discard(req.session)`. Changes saved at once (`increment`, `login`, `regenerate`,
+ * `destroy`) stay. When the commit fails (the store is down) the held-back answer is dropped and
+ * the `TesseraError` goes to `next(error)`, so Express's error handling answers it: its default
+ * handler sends the error's `status`, 503, with no session cookie.
+ *
+ * For `req.session` to be typed with your data, declare it once in your app:
+ * `declare global { namespace Express { interface Request { session: Session<AppData> } } }`.
+ *
+ * @example
+ * import express from 'express'
+ * import { createSessionManager } from 'tessera'
+ * import { expressSession } from 'tessera/express'
+ *
+ * const sessions = createSessionManager<{ count: number }>()
+ * const app = express()
+ * app.use(expressSession(sessions))
+ * app.post('/count', async (req, res) => {
+ *   res.json({ count: await req.session.increment('count') })
+ * })
+ */
+export function expressSession<Data extends SessionData = SessionData>(
+  manager: SessionManager<Data>,
+  options: ExpressSessionOptions = {},
+): SessionMiddleware {
+  const trustProxy = options.trustProxy ?? false;
+  return (req, res, next) => {
+    const session = manager.load(expressRequest(req, trustProxy));
+    (req as RequestWithSession<Data>).session = session;
+    commitBeforeHeaders(
+      manager,
+      session,
+      req,
+      res,
+      (error) => {
+        // Nothing of the held-back answer goes out: Express's error handling answers instead.
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        next(error);
+      },
+      { saveOn: savesOn },
+    );
+    next();
+  };
+}

@@ -1,0 +1,291 @@
+/**
+ * @module Switching from express-session without logging anyone out: accept its signed
+ * `connect.sid` cookie, move the session its store left behind into tessera on first use, then
+ * delete the old record and clear the old cookie.
+ */
+import { parseCookie, stringifySetCookie } from 'cookie';
+import { TesseraError } from '../core/errors.js';
+import type { SessionManager } from '../core/manager.js';
+import type { Session, SessionData } from '../core/session.js';
+import { bounded } from '../core/time.js';
+import { hasExpired, type LegacySession, type LegacySource } from './legacy-sources.js';
+
+export { connectPgSource, connectRedisSource, expressStoreSource } from './legacy-sources.js';
+export type {
+  ConnectPgSourceOptions,
+  ConnectRedisSourceOptions,
+  LegacyExpressStore,
+  LegacyPgClient,
+  LegacyRedisClient,
+  LegacySession,
+  LegacySource,
+} from './legacy-sources.js';
+
+/** Options of {@link migrateExpressSession}. */
+export interface ExpressSessionMigrationOptions {
+  /** express-session's `secret`: one, or several (old ones too) when it was rotated. */
+  secret: string | readonly string[];
+  /** Where express-session kept its sessions: `connectRedisSource`, `connectPgSource`, … */
+  source: LegacySource;
+  /** express-session's cookie name. @default 'connect.sid' */
+  name?: string | undefined;
+  /** The old cookie's `path` and `domain`, needed to clear it. @default { path: '/' } */
+  cookie?: { path?: string | undefined; domain?: string | undefined } | undefined;
+  /**
+   * The user an old session belonged to, if any: the migrated session is then bound to that user
+   * (`login`), so it shows in their devices list. E.g. `(old) => old.passport?.user` for Passport.
+   */
+  userOf?: ((legacy: LegacySession) => string | undefined) | undefined;
+  /** The longest a call to the old store may take (ms). @default 2000 */
+  timeout?: number | undefined;
+  /** Told about old keys that could not be carried over, and failed clean-ups. */
+  onError?: ((error: unknown) => void) | undefined;
+}
+
+type Unsign = (value: string, secret: string) => string | false;
+let unsignModule: Promise<Unsign> | undefined;
+
+/** cookie-signature's `unsign` (HMAC-SHA256, compared with `timingSafeEqual`), loaded once. */
+function loadUnsign(): Promise<Unsign> {
+  unsignModule ??= import('cookie-signature').then(
+    (m: { unsign?: Unsign; default?: { unsign: Unsign } }) => m.unsign ?? m.default!.unsign,
+    (cause: unknown) => {
+      unsignModule = undefined;
+      throw new TesseraError(
+        'CONFIG',
+        'Cannot import `cookie-signature`. Install it (npm install cookie-signature) to accept express-session cookies.',
+        { cause },
+      );
+    },
+  );
+  return unsignModule;
+}
+
+/** One request's migration: its wrapped session and what the commit must do afterwards. */
+interface Migration<Data extends SessionData> {
+  readonly inner: Session<Data>;
+  readonly session: Session<Data>;
+  /** Runs the migration once; every read of the session waits for it. */
+  ready(): Promise<void>;
+  /** The verified old session id, once the migration ran and found the cookie genuine. */
+  sid: string | undefined;
+  isDone: boolean;
+}
+
+/**
+ * Wraps a manager so it also accepts express-session's signed cookie. A visitor who brings one
+ * and has no tessera session gets the old session's data (every key but express-session's
+ * `cookie`; keys the handler already set win) in a new tessera session, on the first request that
+ * uses the session; once that commit succeeded, the old record is deleted and the old cookie
+ * cleared. Requests without the old cookie cost nothing more; a request that never touches the
+ * session leaves the old cookie for a later one. A cookie with a wrong signature is ignored and
+ * left alone. The old store's failures reach the handler as `STORE_UNAVAILABLE`/`STORE_TIMEOUT`,
+ * like tessera's own store's.
+ *
+ * Works with every adapter: pass the wrapped manager to it.
+ *
+ * @example
+ * import { createClient } from 'redis'
+ * import { migrateExpressSession, connectRedisSource } from 'tessera/migrate/express-session'
+ *
+ * const legacy = await createClient({ url: process.env.REDIS_URL }).connect()
+ * const sessions = migrateExpressSession(createSessionManager({ store }), {
+ *   secret: process.env.SESSION_SECRET,
+ *   source: connectRedisSource({ client: legacy }),
+ *   userOf: (old) => (old.passport as { user?: string } | undefined)?.user,
+ * })
+ * app.use(expressSession(sessions))
+ */
+export function migrateExpressSession<Data extends SessionData>(
+  manager: SessionManager<Data>,
+  options: ExpressSessionMigrationOptions,
+): SessionManager<Data> {
+  const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret];
+  if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s === '')) {
+    throw new TesseraError(
+      'CONFIG',
+      "migrateExpressSession: `secret` must be express-session's secret (a non-empty string, or a list of them).",
+    );
+  }
+  const { source } = options;
+  if (typeof source?.get !== 'function' || typeof source.destroy !== 'function') {
+    throw new TesseraError(
+      'CONFIG',
+      'migrateExpressSession: `source` must be a legacy source, e.g. connectRedisSource({ client }).',
+    );
+  }
+  const name = options.name ?? 'connect.sid';
+  const timeout = options.timeout ?? 2000;
+  const onError = options.onError ?? (() => {});
+  const call = <T>(op: string, run: () => Promise<T>): Promise<T> =>
+    bounded(source.name, op, timeout, run);
+  const clearCookie = (isSecure: boolean): string =>
+    stringifySetCookie({
+      name,
+      value: '',
+      path: options.cookie?.path ?? '/',
+      ...(options.cookie?.domain === undefined ? {} : { domain: options.cookie.domain }),
+      httpOnly: true,
+      secure: isSecure,
+      maxAge: 0,
+      expires: new Date(0),
+    });
+  void loadUnsign().catch(onError);
+
+  const migrations = new WeakMap<object, Migration<Data> & { isSecure: boolean }>();
+
+  async function verify(signed: string): Promise<string | undefined> {
+    const unsign = await loadUnsign();
+    for (const secret of secrets) {
+      const sid = unsign(signed, secret);
+      if (sid !== false && /^[\x21-\x7e]{1,256}$/.test(sid)) return sid;
+    }
+    return undefined;
+  }
+
+  function migrate(inner: Session<Data>, signed: string): Migration<Data> {
+    const touched = new Set<string>();
+    let flushed = false;
+    let running: Promise<void> | undefined;
+    const loose = inner as unknown as Session<SessionData>;
+    const m: Migration<Data> = {
+      inner,
+      sid: undefined,
+      isDone: false,
+      ready: () => (running ??= run()),
+      session: wrap(
+        inner,
+        () => m.ready(),
+        touched,
+        () => (flushed = true),
+      ),
+    };
+    async function run(): Promise<void> {
+      const sid = await verify(signed);
+      if (sid === undefined) return;
+      await inner.load();
+      if (inner.isNew) {
+        const legacy = await call('get', () => source.get(sid));
+        if (legacy !== undefined && !flushed && !hasExpired(legacy, Date.now())) {
+          for (const [key, value] of Object.entries(legacy)) {
+            if (key === 'cookie' || touched.has(key)) continue;
+            try {
+              loose.set(key, value);
+            } catch (error) {
+              onError(error);
+            }
+          }
+          const userId = options.userOf?.(legacy);
+          if (typeof userId === 'string' && userId !== '') await inner.login(userId);
+        }
+      }
+      m.sid = sid;
+    }
+    return m;
+  }
+
+  const wrapped: SessionManager<Data> = {
+    ...manager,
+    load(request) {
+      const inner = manager.load(request);
+      const header = request.header('cookie');
+      if (header === undefined || !header.includes(`${name}=`)) return inner;
+      const signed = parseCookie(header)[name];
+      if (signed === undefined || !signed.startsWith('s:')) return inner;
+      const m = Object.assign(migrate(inner, signed.slice(2)), { isSecure: request.isSecure });
+      migrations.set(m.session, m);
+      return m.session;
+    },
+    needsCommit(session) {
+      const m = migrations.get(session);
+      if (m === undefined) return manager.needsCommit(session);
+      return (m.sid !== undefined && !m.isDone) || manager.needsCommit(m.inner);
+    },
+    discard(session) {
+      const m = migrations.get(session);
+      if (m) m.isDone = true;
+      manager.discard(m?.inner ?? session);
+    },
+    handleOf: (session) => manager.handleOf(migrations.get(session)?.inner ?? session),
+    async commit(session) {
+      const m = migrations.get(session);
+      if (m === undefined) return manager.commit(session);
+      // Something changed without a read: the old data still has to come along.
+      if (!m.isDone && manager.needsCommit(m.inner)) await m.ready();
+      const headers = await manager.commit(m.inner);
+      const sid = m.isDone ? undefined : m.sid;
+      m.isDone = true;
+      if (sid === undefined) return headers;
+      await call('destroy', () => source.destroy(sid)).catch(onError);
+      const out: Array<readonly [string, string]> = [
+        ...headers,
+        ['set-cookie', clearCookie(m.isSecure)],
+      ];
+      if (headers.length === 0) out.push(['cache-control', 'no-store'], ['vary', 'Cookie']);
+      return out;
+    },
+  };
+  return wrapped;
+}
+
+/** The session a handler sees during a migration: reads wait for it, writes are noted. */
+function wrap<Data extends SessionData>(
+  inner: Session<Data>,
+  ready: () => Promise<void>,
+  touched: Set<string>,
+  onFlush: () => void,
+): Session<Data> {
+  const after =
+    <A extends unknown[], R>(run: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await ready();
+      return run(...args);
+    };
+  return {
+    get id() {
+      return inner.id;
+    },
+    get isNew() {
+      return inner.isNew;
+    },
+    get createdAt() {
+      return inner.createdAt;
+    },
+    get expiresAt() {
+      return inner.expiresAt;
+    },
+    get userId() {
+      return inner.userId;
+    },
+    get isLoaded() {
+      return inner.isLoaded;
+    },
+    load: after(() => inner.load()),
+    get: after((key) => inner.get(key)),
+    has: after((key) => inner.has(key)),
+    all: after(() => inner.all()),
+    increment: after((key, by) => inner.increment(key, by)),
+    peekFlash: after(() => inner.peekFlash()),
+    consumeFlash: (async (type?: string) => {
+      await ready();
+      return type === undefined ? inner.consumeFlash() : inner.consumeFlash(type);
+    }) as Session<Data>['consumeFlash'],
+    regenerate: after(() => inner.regenerate()),
+    destroy: after(() => inner.destroy()),
+    login: after((userId, meta) => inner.login(userId, meta)),
+    logout: after(() => inner.logout()),
+    set(key, value) {
+      inner.set(key, value);
+      touched.add(key);
+    },
+    delete(key) {
+      inner.delete(key);
+      touched.add(key);
+    },
+    flush() {
+      inner.flush();
+      onFlush();
+    },
+    flash: (type, message) => inner.flash(type, message),
+  };
+}

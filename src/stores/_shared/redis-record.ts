@@ -1,0 +1,152 @@
+/**
+ * @module How the Redis store lays a record out: key names, hash fields, and the arguments of the
+ * write script.
+ *
+ * A session is one hash, `<prefix>s:{<key>}`. Each data key is a field holding its JSON value;
+ * bookkeeping sits in reserved fields whose names start with `~` and one letter. A data key that
+ * itself starts with `~` is stored with one more `~` in front, so no data key can collide with a
+ * reserved field. The braces make `<key>` the hash tag: in a cluster every command of one session
+ * goes to one slot.
+ */
+import type { Delta, JsonValue, SessionMeta, StoreRecord } from '../../core/store.js';
+
+/** The hash of session `key`. */
+export const sessionKey = (prefix: string, key: string): string => `${prefix}s:{${key}}`;
+
+/** The sorted set indexing the sessions of `userId` (same formula as `ukey` in the scripts). */
+export const userKey = (prefix: string, userId: string): string => `${prefix}u:{${userId}}`;
+
+/** The SCAN pattern matching every session hash under `prefix`. */
+export const sessionPattern = (prefix: string): string =>
+  `${prefix.replace(/[*?[\]\\]/g, '\\$&')}s:{*`;
+
+/** The store key inside a session hash's name (inverse of {@link sessionKey}). */
+export const keyOfSession = (prefix: string, redisKey: string): string =>
+  redisKey.slice(prefix.length + 3, -1);
+
+/** The hash field of data key `key`. */
+export const fieldOf = (key: string): string => (key.startsWith('~') ? `~${key}` : key);
+
+/**
+ * A hash reply as pairs, whatever shape the client gave it: a flat array (RESP2), a plain object or
+ * a Map (RESP3 clients).
+ */
+export function hashEntries(reply: unknown): [string, string][] {
+  const out: [string, string][] = [];
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push([text(reply[i]), text(reply[i + 1])]);
+  } else if (reply instanceof Map) {
+    for (const [field, value] of reply as Map<unknown, unknown>)
+      out.push([text(field), text(value)]);
+  } else if (typeof reply === 'object' && reply !== null) {
+    for (const [field, value] of Object.entries(reply)) out.push([field, text(value)]);
+  }
+  return out;
+}
+
+/**
+ * The record held by a hash (HGETALL reply), or `undefined` for an empty reply. Throws on a hash
+ * whose bookkeeping or values do not parse (a foreign or corrupted key).
+ */
+export function decodeHash(reply: unknown): StoreRecord | undefined {
+  const entries = hashEntries(reply);
+  if (entries.length === 0) return undefined;
+  const data: Record<string, JsonValue> = {};
+  let createdAt: number | undefined;
+  let expiresAt: number | undefined;
+  let absoluteExpiresAt: number | undefined;
+  let userId: string | undefined;
+  let meta: SessionMeta | undefined;
+  for (const [field, value] of entries) {
+    if (!field.startsWith('~') || field.startsWith('~~')) {
+      data[field.startsWith('~') ? field.slice(1) : field] = JSON.parse(value) as JsonValue;
+      continue;
+    }
+    switch (field) {
+      case '~c':
+        createdAt = Number(value);
+        break;
+      case '~e':
+        expiresAt = Number(value);
+        break;
+      case '~a':
+        absoluteExpiresAt = Number(value);
+        break;
+      case '~u':
+        userId = value;
+        break;
+      case '~m':
+        meta = JSON.parse(value) as SessionMeta;
+        break;
+      default: // ~v and fields of later versions
+    }
+  }
+  if (
+    expiresAt === undefined ||
+    !Number.isFinite(expiresAt) ||
+    createdAt === undefined ||
+    !Number.isFinite(createdAt)
+  ) {
+    throw new Error('a session hash lacks its createdAt or expiresAt field');
+  }
+  const record: StoreRecord = { data, createdAt, expiresAt };
+  if (absoluteExpiresAt !== undefined) record.absoluteExpiresAt = absoluteExpiresAt;
+  if (userId !== undefined) record.userId = userId;
+  if (meta !== undefined) record.meta = meta;
+  return record;
+}
+
+/** Arguments of the WRITE script for `delta` (see its comment for the layout). */
+export function writeArgs(
+  delta: Delta,
+  now: number,
+  expiresAt: number,
+  isInline: boolean,
+  prefix: string,
+  member: string,
+): string[] {
+  const flags = `${delta.create ? 'c' : ''}${delta.replace ? 'r' : ''}${isInline ? 'i' : ''}`;
+  const unset = delta.unset ?? [];
+  const set = delta.set === undefined ? [] : Object.entries(delta.set);
+  const incr = delta.incr === undefined ? [] : Object.entries(delta.incr);
+  const userOp = delta.userId === undefined ? '' : delta.userId === null ? 'd' : 's';
+  const args = [
+    String(now),
+    String(Math.trunc(expiresAt)),
+    flags,
+    String(Math.trunc(delta.createdAt ?? now)),
+    delta.absoluteExpiresAt === undefined ? '' : String(Math.trunc(delta.absoluteExpiresAt)),
+    userOp,
+    typeof delta.userId === 'string' ? delta.userId : '',
+    delta.meta === undefined ? '' : JSON.stringify(delta.meta),
+    prefix,
+    member,
+    String(unset.length),
+    String(set.length),
+    String(incr.length),
+  ];
+  for (const key of unset) args.push(fieldOf(key));
+  for (const [key, value] of set) args.push(fieldOf(key), JSON.stringify(value));
+  for (const [key, by] of incr) args.push(fieldOf(key), String(by));
+  return args;
+}
+
+/** The keys of `delta.incr`, in the order the WRITE script reports their values. */
+export const incrKeys = (delta: Delta): string[] =>
+  delta.incr === undefined ? [] : Object.keys(delta.incr);
+
+/** A reply element as text: strings and numbers as they are, buffers decoded, anything else ''. */
+export function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return '';
+}
+
+/** A counter as the script formats it (`%.17g`), back to a number. */
+export function parseCounter(value: unknown): number {
+  const s = text(value);
+  if (s === 'inf') return Number.POSITIVE_INFINITY;
+  if (s === '-inf') return Number.NEGATIVE_INFINITY;
+  return Number(s);
+}

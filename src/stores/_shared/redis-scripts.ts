@@ -1,0 +1,204 @@
+/**
+ * @module The Lua scripts of the Redis store. Each runs atomically on the server, so a delta, a
+ * touch or a rename is one round trip that no other client can interleave with.
+ *
+ * Layout (see `redis-record.ts`): a session is the hash `<prefix>s:{<key>}` whose data fields hold
+ * JSON values and whose reserved fields are `~c` (createdAt), `~e` (expiresAt), `~a`
+ * (absoluteExpiresAt), `~u` (userId), `~m` (meta JSON), `~v` (a version bumped by every change)
+ * and `~i` (the deadline the user index holds for it).
+ *
+ * A user's index is the sorted set `<prefix>u:{<userId>}`: members are store keys, scores a
+ * deadline no earlier than the session's own, and the set expires with its last member. That
+ * deadline is padded: when a session's `expiresAt` passes the one indexed, the index gets
+ * `expiresAt + (expiresAt - now)` (at most the absolute deadline). An active session thus moves its
+ * index entry about once per idle period, not on every write or touch, which in a cluster saves
+ * the second call to the index's slot. Readers check each member's own hash, so the padding never
+ * shows a dead session; it only lets the index forget it a little later.
+ *
+ * Scripts take the store's `now` as an argument instead of reading the server's clock, so expiry
+ * follows the store's clock (tests move it). Times travel as strings and are never formatted by
+ * Lua's `tostring`, which would print 13-digit numbers in exponent form.
+ *
+ * "Inline" (flag `i`) scripts also update the user index: allowed on one server or Sentinel, where
+ * a script may touch any key. In a cluster the index lives in another slot, so the scripts report
+ * what the index needs and the store sends it in a second call.
+ */
+import { createHash } from 'node:crypto';
+
+/** A script and its SHA-1, for EVALSHA. */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+const PRELUDE = `
+local function ukey(prefix, u) return prefix .. 'u:{' .. u .. '}' end
+-- The padded index deadline for a session whose deadline is e (see the module comment).
+local function index_deadline(e, now, abs)
+  local target = 2 * tonumber(e) - now
+  if abs and tonumber(abs) < target then target = tonumber(abs) end
+  return string.format('%d', math.floor(target))
+end
+local function index_add(k, member, score)
+  local s = redis.call('ZSCORE', k, member)
+  if not s or tonumber(s) < tonumber(score) then redis.call('ZADD', k, score, member) end
+  local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', k, top[2])
+end
+`;
+
+/** A script with the shared helpers in front, and its SHA-1. */
+export function script(name: string, body: string): LuaScript {
+  const source = `${PRELUDE}${body}`;
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Applies a delta. KEYS: session. ARGV: now, expiresAt, flags (`c` create, `r` replace, `i` inline
+ * index), createdAt, absoluteExpiresAt or '', user op ('' keep, `s` set, `d` drop), userId, meta JSON
+ * or '', prefix, member, #unset, #set pairs, #incr pairs, then the unset fields, the set pairs and the
+ * incr pairs. Returns `{0}` when nothing was written, else `{existed, index deadline, user to drop
+ * from the index or '', user whose index needs the deadline or '', counter values...}`.
+ */
+export const WRITE = script(
+  'write',
+  `
+local k = KEYS[1]
+local now = tonumber(ARGV[1])
+local flags = ARGV[3]
+local cur = redis.call('HMGET', k, '~e', '~a', '~u')
+local curExp = tonumber(cur[1])
+local existed = curExp ~= nil and curExp > now
+local oldUser = cur[3] or nil
+local abs = nil
+if existed then
+  abs = cur[2] or nil
+  if string.find(flags, 'r', 1, true) then
+    local names = {'~c', '~a', '~u', '~m', '~v', '~i'}
+    local keep = redis.call('HMGET', k, unpack(names))
+    redis.call('DEL', k)
+    for i = 1, 6 do if keep[i] then redis.call('HSET', k, names[i], keep[i]) end end
+  end
+else
+  if not string.find(flags, 'c', 1, true) then return {0} end
+  redis.call('DEL', k)
+  redis.call('HSET', k, '~c', ARGV[4])
+  if ARGV[5] ~= '' then
+    abs = ARGV[5]
+    redis.call('HSET', k, '~a', abs)
+  end
+end
+local i = 14
+for _ = 1, tonumber(ARGV[11]) do
+  redis.call('HDEL', k, ARGV[i])
+  i = i + 1
+end
+for _ = 1, tonumber(ARGV[12]) do
+  redis.call('HSET', k, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local out = {existed and 1 or 0, '', '', ''}
+for _ = 1, tonumber(ARGV[13]) do
+  local n = (tonumber(redis.call('HGET', k, ARGV[i])) or 0) + tonumber(ARGV[i + 1])
+  local s = string.format('%.17g', n)
+  if n ~= n or n == math.huge or n == -math.huge then
+    redis.call('HSET', k, ARGV[i], 'null')
+  else
+    redis.call('HSET', k, ARGV[i], s)
+  end
+  out[#out + 1] = s
+  i = i + 2
+end
+if ARGV[8] ~= '' then redis.call('HSET', k, '~m', ARGV[8]) end
+local newUser = nil
+if existed then newUser = oldUser end
+if ARGV[6] == 's' then
+  newUser = ARGV[7]
+  redis.call('HSET', k, '~u', newUser)
+elseif ARGV[6] == 'd' then
+  newUser = nil
+  redis.call('HDEL', k, '~u')
+end
+local e = ARGV[2]
+if abs and tonumber(abs) < tonumber(e) then e = abs end
+redis.call('HSET', k, '~e', e)
+redis.call('HINCRBY', k, '~v', 1)
+redis.call('PEXPIREAT', k, e)
+if oldUser and oldUser ~= newUser then out[3] = oldUser end
+if newUser then
+  local indexed = tonumber(redis.call('HGET', k, '~i'))
+  if newUser ~= oldUser or not indexed or tonumber(e) > indexed then
+    out[2] = index_deadline(e, now, abs)
+    out[4] = newUser
+    redis.call('HSET', k, '~i', out[2])
+  end
+else
+  redis.call('HDEL', k, '~i')
+end
+if string.find(flags, 'i', 1, true) then
+  if out[3] ~= '' then redis.call('ZREM', ukey(ARGV[9], out[3]), ARGV[10]) end
+  if out[4] ~= '' then index_add(ukey(ARGV[9], out[4]), ARGV[10], out[2]) end
+end
+return out
+`,
+);
+
+/**
+ * Moves the idle deadline. KEYS: session. ARGV: now, expiresAt, flags, prefix, member. Returns `{0}`
+ * for a missing or expired record, else `{1, index deadline, '', user whose index needs it or ''}`.
+ */
+export const TOUCH = script(
+  'touch',
+  `
+local k = KEYS[1]
+local now = tonumber(ARGV[1])
+local cur = redis.call('HMGET', k, '~e', '~a', '~u', '~i')
+local curExp = tonumber(cur[1])
+if not curExp or curExp <= now then return {0} end
+local e = ARGV[2]
+if cur[2] and tonumber(cur[2]) < tonumber(e) then e = cur[2] end
+redis.call('HSET', k, '~e', e)
+redis.call('HINCRBY', k, '~v', 1)
+redis.call('PEXPIREAT', k, e)
+if not cur[3] or (cur[4] and tonumber(e) <= tonumber(cur[4])) then return {1, '', '', ''} end
+local deadline = index_deadline(e, now, cur[2] or nil)
+redis.call('HSET', k, '~i', deadline)
+if ARGV[3] == 'i' then index_add(ukey(ARGV[4], cur[3]), ARGV[5], deadline) end
+return {1, deadline, '', cur[3]}
+`,
+);
+
+/** Removes a session. KEYS: session. ARGV: flags, prefix, member. Returns `{0, '', user or '', ''}`. */
+export const DESTROY = script(
+  'destroy',
+  `
+local u = redis.call('HGET', KEYS[1], '~u')
+redis.call('DEL', KEYS[1])
+if u and ARGV[1] == 'i' then redis.call('ZREM', ukey(ARGV[2], u), ARGV[3]) end
+return {0, '', u or '', ''}
+`,
+);
+
+/**
+ * Renames a live session with RENAME (one server or Sentinel). KEYS: old, new. ARGV: now, prefix,
+ * old member, new member. Returns 1, or 0 when the old record is missing or expired.
+ */
+export const RENAME = script(
+  'rename',
+  `
+local cur = redis.call('HMGET', KEYS[1], '~e', '~u', '~i')
+local e = tonumber(cur[1])
+if not e or e <= tonumber(ARGV[1]) then return 0 end
+local taken = redis.call('HGET', KEYS[2], '~u')
+if taken then redis.call('ZREM', ukey(ARGV[2], taken), ARGV[4]) end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HINCRBY', KEYS[2], '~v', 1)
+if cur[2] then
+  local uk = ukey(ARGV[2], cur[2])
+  redis.call('ZREM', uk, ARGV[3])
+  index_add(uk, ARGV[4], cur[3] or cur[1])
+end
+return 1
+`,
+);

@@ -1,0 +1,222 @@
+/**
+ * The demo, started as `npm start` starts it (`tsx examples/demo/main.ts`) once per framework, on
+ * 127.0.0.1 with PORT=0, and driven through the same HTTP checks of its JSON API and page.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, type Answer } from '../contract/adapter-app.js';
+import { SERVICES, skipUnless } from '../support/services.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const FRAMEWORKS = ['node', 'express', 'fastify', 'koa', 'hono', 'fetch'] as const;
+
+interface Demo {
+  url: string;
+  banner: string;
+  child: ChildProcess;
+}
+
+/** Starts the demo the way `npm start` does and waits for its banner. */
+function startDemo(env: Record<string, string>): Promise<Demo> {
+  const child = spawn(`${root}node_modules/.bin/tsx`, ['examples/demo/main.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`the demo did not start within 20 s:\n${output}`));
+    }, 20_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /on http:\/\/localhost:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: `http://127.0.0.1:${match[1]}`, banner: output.trim(), child });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function stopDemo(demo: Demo | undefined): Promise<void> {
+  if (!demo || demo.child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    demo.child.once('exit', () => resolve());
+    demo.child.kill('SIGTERM');
+  });
+}
+
+const json = (body: string): unknown => JSON.parse(body);
+const send = (client: Client, method: string, path: string, body: string): Promise<Answer> =>
+  client.send(method, path, { 'content-type': 'application/json' }, body);
+
+// All six start side by side: each takes a second or two to compile and listen.
+const starting = new Map(
+  FRAMEWORKS.map((framework) => [
+    framework,
+    startDemo({ DEMO_FRAMEWORK: framework, TESSERA_STORE: 'memory:' }),
+  ]),
+);
+// A failed start is reported by the describe that waits for it.
+for (const pending of starting.values()) pending.catch(() => {});
+afterAll(async () => {
+  await Promise.all(
+    [...starting.values()].map((pending) => pending.then(stopDemo, () => undefined)),
+  );
+});
+
+for (const framework of FRAMEWORKS) {
+  describe(`the demo on ${framework}`, () => {
+    let demo: Demo | undefined;
+    beforeAll(async () => {
+      demo = await starting.get(framework)!;
+    }, 30_000);
+
+    it('starts with the framework and store it was given', () => {
+      expect(demo!.banner).toContain(`tessera demo (${framework}, store memory)`);
+    });
+
+    it('serves /healthz without a session, and 404 for unknown routes', async () => {
+      const client = new Client(demo!.url);
+      const health = await client.get('/healthz');
+      expect([health.status, health.body, health.setCookies]).toEqual([200, 'ok', []]);
+      const missing = await client.get('/api/nothing-here');
+      expect(missing.status).toBe(404);
+      expect(json(missing.body)).toMatchObject({ error: 'NOT_FOUND' });
+    });
+
+    it('counts visits in a session that starts with the first write', async () => {
+      const client = new Client(demo!.url);
+      const first = await client.get('/api/session');
+      expect(json(first.body)).toEqual({ count: 0, user: null, flash: [] });
+      expect(first.setCookies).toEqual([]);
+      expect(json((await client.post('/api/count')).body)).toEqual({ count: 1 });
+      expect(client.cookies.has('sid')).toBe(true);
+      expect(json((await client.post('/api/count')).body)).toEqual({ count: 2 });
+    });
+
+    it('logs in, shows the welcome flash once on the page, keeps preferences and logs out', async () => {
+      const client = new Client(demo!.url);
+      await client.post('/api/count');
+      const before = client.cookies.get('sid');
+      expect(json((await send(client, 'POST', '/api/login', '{"user":"alice"}')).body)).toEqual({
+        user: 'alice',
+      });
+      expect(client.cookies.get('sid')).not.toBe(before);
+      expect(json((await client.get('/api/session')).body)).toEqual({
+        count: 1,
+        user: 'alice',
+        flash: ['Welcome, alice.'],
+      });
+      const page = await client.get('/');
+      expect(page.headers.get('content-type')).toMatch(/text\/html/);
+      expect(page.body).toContain('<p class="flash">Welcome, alice.</p>');
+      expect(json((await client.get('/api/session')).body)).toMatchObject({ flash: [] });
+      expect(
+        json((await send(client, 'PUT', '/api/prefs/theme', '{"value":"dark"}')).body),
+      ).toEqual({ name: 'theme', value: 'dark' });
+      expect(json((await client.get('/api/prefs')).body)).toEqual({ theme: 'dark' });
+      expect(json((await client.post('/api/logout')).body)).toEqual({ user: null });
+      expect(json((await client.get('/api/session')).body)).toEqual({
+        count: 0,
+        user: null,
+        flash: [],
+      });
+    });
+
+    it('lists the devices of a user and revokes them', async () => {
+      const user = `bob${randomBytes(3).toString('hex')}`;
+      const [laptop, phone, tablet] = [
+        new Client(demo!.url),
+        new Client(demo!.url),
+        new Client(demo!.url),
+      ];
+      for (const device of [laptop, phone, tablet])
+        await send(device, 'POST', '/api/login', JSON.stringify({ user }));
+      const devices = json((await laptop.get('/api/devices')).body) as Array<{
+        id: string;
+        current: boolean;
+      }>;
+      expect(devices).toHaveLength(3);
+      expect(devices.filter((d) => d.current)).toHaveLength(1);
+      const other = devices.find((d) => !d.current)!;
+      expect(json((await laptop.post(`/api/devices/${other.id}/revoke`)).body)).toEqual({
+        revoked: 1,
+      });
+      expect(json((await laptop.post('/api/devices/revoke-others')).body)).toEqual({ revoked: 1 });
+      expect(json((await phone.get('/api/session')).body)).toMatchObject({ user: null });
+      expect(json((await tablet.get('/api/session')).body)).toMatchObject({ user: null });
+      expect(json((await laptop.get('/api/session')).body)).toMatchObject({ user });
+    });
+
+    it('answers bad input with 400 and a message, and devices without a login with 401', async () => {
+      const client = new Client(demo!.url);
+      const badJson = await send(client, 'POST', '/api/login', '{not json');
+      expect(badJson.status).toBe(400);
+      expect(json(badJson.body)).toMatchObject({ error: 'BAD_REQUEST' });
+      expect(
+        (await send(client, 'POST', '/api/login', '{"user":"no spaces allowed"}')).status,
+      ).toBe(400);
+      expect((await send(client, 'PUT', '/api/prefs/theme', 'x'.repeat(20_000))).status).toBe(400);
+      const devices = await client.get('/api/devices');
+      expect(devices.status).toBe(401);
+      expect(json(devices.body)).toMatchObject({ error: 'NOT_LOGGED_IN' });
+    });
+
+    it('destroys a session on request', async () => {
+      const client = new Client(demo!.url);
+      await client.post('/api/count');
+      expect(json((await client.post('/api/destroy')).body)).toEqual({});
+      expect(client.cookies.has('sid')).toBe(false);
+      expect(json((await client.get('/api/session')).body)).toMatchObject({ count: 0 });
+    });
+  });
+}
+
+const redisSkip = await skipUnless('Redis', SERVICES.redis.port);
+describe.skipIf(redisSkip)('the demo honours TESSERA_STORE', () => {
+  let demo: Demo | undefined;
+  beforeAll(async () => {
+    const prefix = `demo-${randomBytes(4).toString('hex')}:`;
+    demo = await startDemo({
+      DEMO_FRAMEWORK: 'hono',
+      TESSERA_STORE: `redis://127.0.0.1:${SERVICES.redis.port}/0?prefix=${prefix}`,
+    });
+  }, 30_000);
+  afterAll(() => stopDemo(demo));
+
+  it('keeps its sessions in the store the URL names', async () => {
+    expect(demo!.banner).toContain('tessera demo (hono, store redis)');
+    const client = new Client(demo!.url);
+    await client.post('/api/count');
+    expect(json((await client.post('/api/count')).body)).toEqual({ count: 2 });
+  });
+});
+
+describe('the demo honours TESSERA_SECRET (the cookie store needs one)', () => {
+  let demo: Demo | undefined;
+  beforeAll(async () => {
+    demo = await startDemo({
+      DEMO_FRAMEWORK: 'koa',
+      TESSERA_STORE: 'cookie:',
+      TESSERA_SECRET: randomBytes(32).toString('hex'),
+    });
+  }, 30_000);
+  afterAll(() => stopDemo(demo));
+
+  it('keeps its sessions sealed in the cookie', async () => {
+    expect(demo!.banner).toContain('tessera demo (koa, store cookie)');
+    const client = new Client(demo!.url);
+    await client.post('/api/count');
+    expect(json((await client.post('/api/count')).body)).toEqual({ count: 2 });
+  });
+});
