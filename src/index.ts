@@ -18,7 +18,7 @@ export type { Codec } from './core/codec.js';
 export type { StandardSchemaV1 } from './core/schema.js';
 export { register, createStore } from './core/registry.js';
 export type { StoreFactory, StoreUrlOptions } from './core/registry.js';
-export { capExpiry, systemClock } from './core/store.js';
+export { capExpiry, systemClock, isSealedStore } from './core/store.js';
 export type {
   Store,
   StoreRecord,
@@ -31,6 +31,9 @@ export type {
   GcResult,
   ScanPage,
   Clock,
+  SealedStore,
+  SealedSession,
+  SealedRequest,
 } from './core/store.js';
 export { applyDelta, isLive } from './core/delta.js';
 export { storeKey } from './core/id.js';

@@ -23,8 +23,8 @@ export interface GcDeps {
   unlinkSession: (file: string) => Promise<void>;
 }
 
-export const SESSION_FILE = /^[0-9a-f]{64}\.json$/;
-export const HEX_NAME = /^[0-9a-f]{64}$/;
+export const SESSION_FILE: RegExp = /^[0-9a-f]{64}\.json$/;
+export const HEX_NAME: RegExp = /^[0-9a-f]{64}$/;
 /** Temporary files older than this are leftovers of a crash. */
 const TEMP_MAX_AGE = 60 * 60_000;
 

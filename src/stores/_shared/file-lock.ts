@@ -84,7 +84,7 @@ async function readLock(path: string): Promise<string | undefined> {
 }
 
 /** Whether a lock's content names a process that is gone, or is older than `staleMs`. */
-export function isStale(content: string, staleMs: number, now = Date.now()): boolean {
+export function isStale(content: string, staleMs: number, now: number = Date.now()): boolean {
   const [pid, host, at] = content.split('\n');
   const createdAt = Number(at);
   if (!Number.isFinite(createdAt) || now - createdAt > staleMs) return true;

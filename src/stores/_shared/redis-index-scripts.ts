@@ -2,10 +2,10 @@
  * @module The Redis store's scripts for the user index, and for the steps of a rename across hash
  * slots in a cluster (see `redis-cluster.ts`). Layout and conventions: `redis-scripts.ts`.
  */
-import { script } from './redis-scripts.js';
+import { script, type LuaScript } from './redis-scripts.js';
 
 /** Cluster rename, step 1: the whole hash of a live record, or `{}`. KEYS: old. ARGV: now. */
-export const SNAPSHOT = script(
+export const SNAPSHOT: LuaScript = script(
   'snapshot',
   `
 local e = tonumber(redis.call('HGET', KEYS[1], '~e'))
@@ -18,7 +18,7 @@ return redis.call('HGETALL', KEYS[1])
  * Cluster rename, step 2: writes a copied hash. KEYS: new. ARGV: expiresAt, then field/value pairs.
  * Returns the user of a record it replaced, or ''.
  */
-export const PUT = script(
+export const PUT: LuaScript = script(
   'put',
   `
 local u = redis.call('HGET', KEYS[1], '~u')
@@ -33,7 +33,7 @@ return u or ''
  * Cluster rename, step 3: deletes the old record only if nothing changed it since the snapshot.
  * KEYS: old. ARGV: version. Returns 1 deleted, 0 changed meanwhile, -1 gone.
  */
-export const DELETE_IF_VERSION = script(
+export const DELETE_IF_VERSION: LuaScript = script(
   'delete-if-version',
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -45,7 +45,7 @@ return 1
 );
 
 /** Adds or raises a member of a user index. KEYS: index. ARGV: member, score. */
-export const INDEX_ADD = script(
+export const INDEX_ADD: LuaScript = script(
   'index-add',
   `
 index_add(KEYS[1], ARGV[1], ARGV[2])
@@ -57,7 +57,7 @@ return 1
  * Removes members of a user index whose score is still at most the one given (so a member that a
  * concurrent write re-added with a later deadline stays). KEYS: index. ARGV: member/score pairs.
  */
-export const INDEX_PRUNE = script(
+export const INDEX_PRUNE: LuaScript = script(
   'index-prune',
   `
 local n = 0
@@ -73,7 +73,7 @@ return n
 );
 
 /** Drops expired members and lists the rest with scores. KEYS: index. ARGV: now. */
-export const INDEX_READ = script(
+export const INDEX_READ: LuaScript = script(
   'index-read',
   `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -85,7 +85,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
  * Cluster revoke, per session: deletes it if it is still bound to the user. KEYS: session. ARGV:
  * userId, now. Returns 1 (deleted a live record), 0 (deleted an expired one) or -1 (not the user's).
  */
-export const DESTROY_IF_USER = script(
+export const DESTROY_IF_USER: LuaScript = script(
   'destroy-if-user',
   `
 local f = redis.call('HMGET', KEYS[1], '~e', '~u')
@@ -101,7 +101,7 @@ return 0
  * A user's live sessions, cleaning the index as it reads (one server or Sentinel). KEYS: index.
  * ARGV: now, prefix, userId. Returns flat `{member, createdAt, expiresAt, meta or ''}` groups.
  */
-export const BY_USER = script(
+export const BY_USER: LuaScript = script(
   'by-user',
   `
 local now = tonumber(ARGV[1])
@@ -127,7 +127,7 @@ return out
  * Destroys a user's sessions but one (one server or Sentinel). KEYS: index. ARGV: now, prefix,
  * userId, member to keep or ''. Returns how many live sessions it destroyed.
  */
-export const DESTROY_BY_USER = script(
+export const DESTROY_BY_USER: LuaScript = script(
   'destroy-by-user',
   `
 local n = 0

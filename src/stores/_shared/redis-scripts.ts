@@ -61,7 +61,7 @@ export function script(name: string, body: string): LuaScript {
  * incr pairs. Returns `{0}` when nothing was written, else `{existed, index deadline, user to drop
  * from the index or '', user whose index needs the deadline or '', counter values...}`.
  */
-export const WRITE = script(
+export const WRITE: LuaScript = script(
   'write',
   `
 local k = KEYS[1]
@@ -148,7 +148,7 @@ return out
  * Moves the idle deadline. KEYS: session. ARGV: now, expiresAt, flags, prefix, member. Returns `{0}`
  * for a missing or expired record, else `{1, index deadline, '', user whose index needs it or ''}`.
  */
-export const TOUCH = script(
+export const TOUCH: LuaScript = script(
   'touch',
   `
 local k = KEYS[1]
@@ -170,7 +170,7 @@ return {1, deadline, '', cur[3]}
 );
 
 /** Removes a session. KEYS: session. ARGV: flags, prefix, member. Returns `{0, '', user or '', ''}`. */
-export const DESTROY = script(
+export const DESTROY: LuaScript = script(
   'destroy',
   `
 local u = redis.call('HGET', KEYS[1], '~u')
@@ -184,7 +184,7 @@ return {0, '', u or '', ''}
  * Renames a live session with RENAME (one server or Sentinel). KEYS: old, new. ARGV: now, prefix,
  * old member, new member. Returns 1, or 0 when the old record is missing or expired.
  */
-export const RENAME = script(
+export const RENAME: LuaScript = script(
   'rename',
   `
 local cur = redis.call('HMGET', KEYS[1], '~e', '~u', '~i')
