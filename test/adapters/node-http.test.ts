@@ -131,3 +131,15 @@ describe('node:http adapter', () => {
     expect(app.store.calls).toEqual([]);
   });
 });
+
+describe('node:http adapter, handlers that capture res.end before touching the session', () => {
+  it('still commits first when res.end was read before the await (res.end(String(await …)))', async () => {
+    const app = await start(async (req, res) => {
+      res.end(String(await req.session.increment('n')));
+    });
+    const first = await app.go('/');
+    expect(await first.text()).toBe('1');
+    expect(app.cookie).toMatch(/^sid=/);
+    expect(await (await app.go('/')).text()).toBe('2');
+  });
+});
