@@ -43,7 +43,7 @@ interface ExpressExtras {
 
 function expressRequest(req: IncomingMessage & ExpressExtras, trustProxy: boolean): SessionRequest {
   return nodeSessionRequest(req, {
-    isSecure: typeof req.secure === 'boolean' ? req.secure : isNodeSecure(req, trustProxy),
+    secure: () => (typeof req.secure === 'boolean' ? req.secure : isNodeSecure(req, trustProxy)),
     url: typeof req.originalUrl === 'string' ? req.originalUrl : req.url,
     ip: () => (typeof req.ip === 'string' ? req.ip : nodeIp(req, trustProxy)),
   });

@@ -61,7 +61,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   fastify.addHook('onRequest', (request, reply, next) => {
     const session = manager.load(
       nodeSessionRequest(request.raw, {
-        isSecure: request.protocol === 'https',
+        secure: () => request.protocol === 'https',
         url: request.url,
         ip: () => request.ip,
       }),

@@ -42,7 +42,7 @@ export function koaSession<Data extends SessionData = SessionData>(
   return async (ctx, next) => {
     const session = manager.load(
       nodeSessionRequest(ctx.req, {
-        isSecure: ctx.secure,
+        secure: () => ctx.secure,
         url: ctx.originalUrl,
         ip: () => ctx.ip || undefined,
       }),

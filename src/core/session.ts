@@ -113,7 +113,6 @@ export class SessionState implements Session<SessionData> {
   readonly source: 'cookie' | 'header' | 'query' | undefined;
   /** Whether the request carried our cookie at all (valid or not). */
   readonly hadCookie: boolean;
-  readonly isSecure: boolean;
 
   record: StoreRecord | undefined;
   isLoaded = false;
@@ -159,10 +158,13 @@ export class SessionState implements Session<SessionData> {
     this.incomingId = id;
     this.source = source;
     this.hadCookie = hadCookie;
-    this.isSecure = request.isSecure;
     this.isMissing = id === undefined;
   }
 
+  /** Whether the request came over https; read only when a cookie is written. */
+  get isSecure(): boolean {
+    return this.request.isSecure;
+  }
   get isNew(): boolean {
     return this.isMissing;
   }

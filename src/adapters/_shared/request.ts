@@ -20,8 +20,11 @@ export function nodeHeader(req: IncomingMessage, name: string): string | undefin
 
 /** What a framework tells about a request beyond its headers. */
 export interface RequestFacts {
-  /** Whether the request came over https, as the framework decides (proxy settings included). */
-  readonly isSecure: boolean;
+  /**
+   * Whether the request came over https, as the framework decides (proxy settings included). Asked
+   * only when a cookie is written: frameworks' getters for it are not free.
+   */
+  secure(): boolean;
   /** The request target: path and query, or the full URL. */
   readonly url: string | undefined;
   /** The client address, read only at login. */
@@ -32,7 +35,9 @@ export interface RequestFacts {
 export function nodeSessionRequest(req: IncomingMessage, facts: RequestFacts): SessionRequest {
   return {
     header: (name) => nodeHeader(req, name),
-    isSecure: facts.isSecure,
+    get isSecure() {
+      return facts.secure();
+    },
     url: facts.url,
     get ip() {
       return facts.ip();
