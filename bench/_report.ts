@@ -153,7 +153,20 @@ function memory(r: Results): string {
 function seal(r: Results): string {
   const s = r.seal as { skipped?: string } | undefined;
   if (!s || s.skipped) return `Not measured: ${s?.skipped ?? 'unknown'}.`;
-  return '```json\n' + JSON.stringify(r.seal, null, 2) + '\n```';
+  const rows = Array.isArray(r.seal)
+    ? (r.seal as Array<{ name?: unknown; opsPerSec?: unknown; timesIron?: unknown }>).filter(
+        (row) => typeof row.name === 'string' && typeof row.opsPerSec === 'number',
+      )
+    : [];
+  if (rows.length === 0) return '```json\n' + JSON.stringify(r.seal, null, 2) + '\n```';
+  return table(
+    ['what', 'seal+open per second', 'vs iron-session'],
+    rows.map((row) => [
+      String(row.name),
+      `**${thousands(row.opsPerSec as number)}**`,
+      typeof row.timesIron === 'number' ? `${row.timesIron}x` : '–',
+    ]),
+  );
 }
 
 function goals(r: Results): string {
@@ -186,6 +199,11 @@ export function renderReport(r: Results, options: { document: boolean }): string
       '',
     );
   }
+  if (r.mode !== 'full')
+    out.push(
+      `> A ${r.mode} run (${r.settings.rounds} round(s) of ${r.settings.duration} s, no repeats of disturbed measurements): its ratios are indicative only. BENCHMARKS.md comes from full runs.`,
+      '',
+    );
   out.push(
     `**Run:** ${r.date} (${r.mode}, ${Math.round(r.elapsedSeconds)} s). **Machine:** ${m.cores} cores (\`nproc\`), ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}. **Node** ${m.node}, redis-server ${m.redisServer ?? 'not installed'}.`,
     '',

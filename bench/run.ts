@@ -4,7 +4,7 @@
  *   npm run bench                  full run (about 15 minutes on 2 cores); writes bench/results/latest.json,
  *                                  bench/results/chart.svg and BENCHMARKS.md
  *   npm run bench -- --quick       under two minutes: 2 rounds of 1 s (bench/results/quick.json)
- *   npm run bench -- --json        the results as JSON on stdout (progress stays on stderr)
+ *   npm run -s bench -- --json     the results as JSON on stdout (progress stays on stderr)
  *   npm run bench -- --only=bare-node,tessera-node   some contenders (bench/results/partial.json)
  *   --rounds=N --duration=S        override the number of rounds and seconds per measurement
  *   npm run bench -- --render      re-write BENCHMARKS.md and the chart from latest.json
@@ -13,25 +13,22 @@
  * autocannon pinned to core 1. Each round measures every contender and kind of traffic once, in
  * the same order, so drift between rounds shows as spread; medians, min and max are reported.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { renderChart } from './chart.js';
 import { buildServers } from './_build.js';
 import { lostUpdates, redisCommands, returningClients, verify } from './_checks.js';
 import { burst, closeClient } from './_client.js';
 import { CONTENDERS, kindsOf, type Contender, type Kind } from './_contenders.js';
-import { coreTicks, load, machine } from './_env.js';
+import { load, machine } from './_env.js';
 import { judge } from './_goals.js';
+import { measure } from './_measure.js';
+import { memoryBench, sealBench } from './_scripts.js';
+import { rerender, writeResults } from './_write.js';
 import {
   canPin,
-  cpuSeconds,
-  cpuTimes,
-  LOAD_CORE,
   pinSelf,
   pinToServerCore,
-  SERVER_CORE,
   startRedis,
   startServer,
   type RedisProcess,
@@ -54,19 +51,10 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.render) {
-  // Re-render BENCHMARKS.md and the chart from the latest full run (after editing _notes.ts).
-  const dir = new URL('./results/', import.meta.url);
-  const saved = JSON.parse(readFileSync(new URL('latest.json', dir), 'utf8')) as Results;
-  saved.goals = judge(saved);
-  writeFileSync(new URL('chart.svg', dir), renderChart(saved));
-  writeFileSync(
-    new URL('../BENCHMARKS.md', import.meta.url),
-    renderReport(saved, { document: true }),
-  );
+  rerender();
   process.stderr.write('re-rendered BENCHMARKS.md and bench/results/chart.svg from latest.json\n');
   process.exit(0);
 }
-
 const started = performance.now();
 const log = (line: string): void =>
   void process.stderr.write(
@@ -121,35 +109,6 @@ async function cleanUp(): Promise<void> {
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-
-/** Runs `node <args>` and parses the last line of its stdout as JSON. */
-function runScript(args: string[], extraEnv: Record<string, string> = {}): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: root,
-      env: { ...process.env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-2000)));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      try {
-        if (code !== 0) throw new Error(`exit ${code}`);
-        resolve(JSON.parse(last));
-      } catch (error) {
-        reject(new Error(`${args.join(' ')}: ${(error as Error).message}\n${err.trim()}`));
-      }
-    });
-  });
-}
-const memoryBench = (): Promise<unknown> =>
-  runScript(['--expose-gc', '--import', 'tsx', 'bench/memory.ts', '--json']).catch(
-    (error: Error) => ({ skipped: error.message }),
-  );
 
 const results: Omit<Results, 'elapsedSeconds' | 'loadAfter' | 'cells' | 'goals'> = {
   version: 1,
@@ -278,55 +237,21 @@ try {
   }
   log(`measuring: ${rounds} rounds of ${cells.length} measurements of ${duration} s`);
 
-  const core = Number(SERVER_CORE);
-  const loadCore = Number(LOAD_CORE);
-  const share = (a: { busy: number; total: number }, b: { busy: number; total: number }): number =>
-    b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
-  /** CPU seconds of what the bench itself runs on the load core: this process and Redis. */
-  const ownLoadCoreSeconds = (): number => {
-    const self = process.cpuUsage();
-    return (self.user + self.system) / 1e6 + (redis ? cpuSeconds(redis.pid) : 0);
-  };
-  const measure = async (contender: Contender, kind: Kind, round: number): Promise<Sample> => {
-    const pid = serverOf(contender, kind).pid;
-    const cpu0 = cpuTimes(pid);
-    const ticks0 = coreTicks(core);
-    const own0 = ownLoadCoreSeconds();
-    const load0 = coreTicks(loadCore);
-    const t0 = performance.now();
-    const r = await loadOf(contender, kind, duration);
-    const wall = (performance.now() - t0) / 1000;
-    const cpu1 = cpuTimes(pid);
-    const ticks1 = coreTicks(core);
-    const own1 = ownLoadCoreSeconds();
-    const load1 = coreTicks(loadCore);
-    const user = cpu1.user - cpu0.user;
-    const cpu = user + cpu1.system - cpu0.system;
-    const coreBusy = share(ticks0, ticks1);
-    return {
+  const measureCell = (contender: Contender, kind: Kind, round: number): Promise<Sample> =>
+    measure(
+      serverOf(contender, kind).pid,
       round,
-      rps: r.rps,
-      p50: r.p50,
-      p99: r.p99,
-      requests: r.requests,
-      non2xx: r.non2xx,
-      errors: r.errors,
-      cpuUs: r.requests > 0 ? (cpu * 1e6) / r.requests : NaN,
-      userUs: r.requests > 0 ? (user * 1e6) / r.requests : NaN,
-      busy: cpu / wall,
-      otherLoad: Math.max(0, coreBusy - cpu / wall),
-      loadCoreOther: Math.max(0, share(load0, load1) - (own1 - own0) / wall),
-      retries: 0,
-    };
-  };
+      () => loadOf(contender, kind, duration),
+      redis?.pid,
+    );
   for (let round = 1; round <= rounds; round++) {
     for (const { contender, kind } of cells) {
       if (kind === 'new' && round > 1 && RENEW) await renew(contender);
       // Another process took the server's core: measure again (a full run only), keep the cleanest.
-      let sample = await measure(contender, kind, round);
+      let sample = await measureCell(contender, kind, round);
       const noise = (s: Sample): number => Math.max(s.otherLoad, s.loadCoreOther);
       for (let retry = 1; retry <= RETRIES && noise(sample) > MAX_OTHER_LOAD; retry++) {
-        const again = await measure(contender, kind, round);
+        const again = await measureCell(contender, kind, round);
         sample = noise(again) < noise(sample) ? again : sample;
         sample.retries = retry;
       }
@@ -378,12 +303,7 @@ try {
 
 log('memory per session and seal+open…');
 results.memory ??= await memoryBench();
-results.seal = existsSync(`${root}bench/seal.ts`)
-  ? await runScript(
-      ['--import', 'tsx', 'bench/seal.ts', '--json'],
-      quick ? { BENCH_SEAL_ROUNDS: '3', BENCH_SEAL_MS: '300' } : {},
-    ).catch((error: Error) => ({ skipped: error.message }))
-  : { skipped: 'bench/seal.ts does not exist yet' };
+results.seal = await sealBench(quick);
 
 const elapsedSeconds = (performance.now() - started) / 1000;
 const final: Results = {
@@ -398,19 +318,8 @@ const final: Results = {
 };
 final.goals = judge(final);
 
-const dir = `${root}bench/results/`;
-mkdirSync(dir, { recursive: true });
-const json = JSON.stringify(final, null, 2) + '\n';
-if (mode === 'full') {
-  writeFileSync(`${dir}latest.json`, json);
-  writeFileSync(`${dir}chart.svg`, renderChart(final));
-  writeFileSync(`${root}BENCHMARKS.md`, renderReport(final, { document: true }));
-  log('wrote BENCHMARKS.md, bench/results/latest.json and bench/results/chart.svg');
-} else {
-  writeFileSync(`${dir}${mode}.json`, json);
-  log(`wrote bench/results/${mode}.json`);
-}
-if (flags.json) process.stdout.write(json);
+log(`wrote ${writeResults(final)}`);
+if (flags.json) process.stdout.write(JSON.stringify(final, null, 2) + '\n');
 else process.stdout.write(renderReport(final, { document: false }) + '\n');
 const m = Math.floor(elapsedSeconds / 60);
 log(`elapsed ${m ? `${m} min ` : ''}${Math.round(elapsedSeconds - m * 60)} s`);
