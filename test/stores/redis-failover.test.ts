@@ -76,6 +76,15 @@ describe.skipIf(skip).each([
         }
         return true;
       });
+      // Sentinels learn of replicas from the master's INFO, polled every 10 s: a master killed
+      // before every sentinel knows the replica cannot be failed over, whatever the client does.
+      await waitFor('the sentinels to see the replica', 30_000, async () => {
+        for (const port of sentinelPorts) {
+          const replicas = await sentinelSays(port, ['REPLICAS', NAME]);
+          if (!Array.isArray(replicas) || replicas.length === 0) return false;
+        }
+        return true;
+      });
     });
     afterAll(async () => {
       try {
