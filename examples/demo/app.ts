@@ -18,6 +18,24 @@ import type { Session, SessionManager } from '../../src/index.js';
 import { isTesseraError } from '../../src/index.js';
 import { renderPage } from './page.js';
 
+/**
+ * The routes of the JSON API and the page, as `[method, path]` with `:param` segments, so each
+ * framework's demo registers the same list in its own idiom (`/healthz` is registered apart).
+ */
+export const DEMO_ROUTES: ReadonlyArray<readonly ['get' | 'post' | 'put', string]> = [
+  ['get', '/'],
+  ['get', '/api/session'],
+  ['post', '/api/count'],
+  ['post', '/api/login'],
+  ['post', '/api/logout'],
+  ['post', '/api/destroy'],
+  ['get', '/api/prefs'],
+  ['put', '/api/prefs/:name'],
+  ['get', '/api/devices'],
+  ['post', '/api/devices/revoke-others'],
+  ['post', '/api/devices/:id/revoke'],
+];
+
 /** The demo's session data: a visit counter and one key per preference. */
 export type DemoData = { count: number } & Record<`pref:${string}`, unknown>;
 

@@ -10,7 +10,7 @@ import express, {
 } from 'express';
 import { expressSession, type RequestWithSession } from '../../src/adapters/express.js';
 import { isTesseraError, type SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData, type DemoReply } from './app.js';
+import { handleDemo, type DemoData, type DemoReply, DEMO_ROUTES } from './app.js';
 
 function send(res: Response, reply: DemoReply): void {
   res.status(reply.status);
@@ -41,17 +41,7 @@ export async function serve(
     );
   };
   app.get('/healthz', (_req, res) => void res.type('text').send('ok'));
-  app.get('/', api);
-  app.get('/api/session', api);
-  app.post('/api/count', api);
-  app.post('/api/login', api);
-  app.post('/api/logout', api);
-  app.post('/api/destroy', api);
-  app.get('/api/prefs', api);
-  app.put('/api/prefs/:name', api);
-  app.get('/api/devices', api);
-  app.post('/api/devices/revoke-others', api);
-  app.post('/api/devices/:id/revoke', api);
+  for (const [method, route] of DEMO_ROUTES) app[method](route, api);
   app.use(
     (_req, res) => void res.status(404).json({ error: 'NOT_FOUND', message: 'No such route.' }),
   );

@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { fastifySession, type FastifyRequestWithSession } from '../../src/adapters/fastify.js';
 import { isTesseraError, type SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData, type DemoReply } from './app.js';
+import { handleDemo, type DemoData, type DemoReply, DEMO_ROUTES } from './app.js';
 
 function send(reply: FastifyReply, answer: DemoReply): FastifyReply {
   reply.code(answer.status);
@@ -41,17 +41,7 @@ export async function serve(
     return answer === undefined ? reply.code(404).send(notFound) : send(reply, answer);
   };
   app.get('/healthz', (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
-  app.get('/', api);
-  app.get('/api/session', api);
-  app.post('/api/count', api);
-  app.post('/api/login', api);
-  app.post('/api/logout', api);
-  app.post('/api/destroy', api);
-  app.get('/api/prefs', api);
-  app.put('/api/prefs/:name', api);
-  app.get('/api/devices', api);
-  app.post('/api/devices/revoke-others', api);
-  app.post('/api/devices/:id/revoke', api);
+  for (const [method, route] of DEMO_ROUTES) app[method](route, api);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(notFound));
   app.setErrorHandler((error, _request, reply) => {
     if (isTesseraError(error)) return reply.code(error.status).send({ error: error.code });

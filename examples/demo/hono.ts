@@ -6,7 +6,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { honoSession, type SessionEnv } from '../../src/adapters/hono.js';
 import { isTesseraError, type SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData } from './app.js';
+import { handleDemo, type DemoData, DEMO_ROUTES } from './app.js';
 
 type Env = SessionEnv<DemoData>;
 
@@ -31,17 +31,7 @@ export async function serve(
     if (reply.text !== undefined) return c.text(reply.text, reply.status as 200);
     return c.json(reply.json, reply.status as 200);
   };
-  app.get('/', api);
-  app.get('/api/session', api);
-  app.post('/api/count', api);
-  app.post('/api/login', api);
-  app.post('/api/logout', api);
-  app.post('/api/destroy', api);
-  app.get('/api/prefs', api);
-  app.put('/api/prefs/:name', api);
-  app.get('/api/devices', api);
-  app.post('/api/devices/revoke-others', api);
-  app.post('/api/devices/:id/revoke', api);
+  for (const [method, route] of DEMO_ROUTES) app[method](route, api);
   app.notFound((c) => c.json({ error: 'NOT_FOUND', message: 'No such route.' }, 404));
   app.onError((error, c) => {
     if (isTesseraError(error)) return c.json({ error: error.code }, error.status as 503);
