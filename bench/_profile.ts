@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/_profile.ts tessera-node read [seconds]
  *   npx tsx bench/_profile.ts tessera-node new
+ *   TOP=200 npx tsx bench/_profile.ts bare-node read   (more functions)
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,5 +101,6 @@ console.log(
 let ours = 0;
 for (const [k, v] of byFile) if (k.startsWith('src/')) ours += v;
 console.log(`self time in src/ (tessera): ${perRequest(ours)} µs/req`);
-console.log(`\nself time per function (top 30):\n${top(byFunction, 30).join('\n')}`);
+const TOP = Number(process.env['TOP'] ?? 30);
+console.log(`\nself time per function (top ${TOP}):\n${top(byFunction, TOP).join('\n')}`);
 console.log(`\nself time per file or package (top 20):\n${top(byFile, 20).join('\n')}`);

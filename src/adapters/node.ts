@@ -1,7 +1,7 @@
 /**
  * @module tessera for node:http (and anything built on its request and response objects).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OutgoingMessage, ServerResponse, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { isTesseraError } from '../core/errors.js';
@@ -76,7 +76,11 @@ export function sendError(error: unknown, _req: IncomingMessage, res: ServerResp
   res.end(JSON.stringify({ error: code }));
 }
 
-type Pending = Array<{ method: 'writeHead' | 'write' | 'end' | 'flushHeaders'; args: unknown[] }>;
+type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders';
+type Call = { method: Method; args: unknown[] };
+type Writer = (this: ServerResponse, ...args: unknown[]) => unknown;
+type Writers = Record<Method, Writer>;
+const METHODS: readonly Method[] = ['writeHead', 'write', 'end', 'flushHeaders'];
 
 /** Options of {@link commitBeforeHeaders}. */
 export interface CommitBeforeHeadersOptions {
@@ -88,9 +92,137 @@ export interface CommitBeforeHeadersOptions {
   saveOn?: ((status: number) => boolean) | undefined;
 }
 
+/** One response held until its session is committed. */
+class Hold {
+  /** What was written while the commit ran; undefined until the first write. */
+  queue: Call[] | undefined = undefined;
+  /** Streams piped into the response: dropped with it when the commit fails. */
+  piped: Set<Readable> | undefined = undefined;
+  /** Committed or let go: calls pass straight through. */
+  isReleased = false;
+  readonly manager: SessionManager<SessionData>;
+  readonly session: Session<SessionData>;
+  readonly req: IncomingMessage;
+  readonly onError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+  readonly saveOn: ((status: number) => boolean) | undefined;
+  /** The methods to call once released. */
+  readonly writers: Writers;
+  /** Whether the interceptors sit on the response itself (else on its prototype). */
+  readonly isOwn: boolean;
+  constructor(
+    manager: SessionManager<SessionData>,
+    session: Session<SessionData>,
+    req: IncomingMessage,
+    onError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
+    saveOn: ((status: number) => boolean) | undefined,
+    writers: Writers,
+    isOwn: boolean,
+  ) {
+    this.manager = manager;
+    this.session = session;
+    this.req = req;
+    this.onError = onError;
+    this.saveOn = saveOn;
+    this.writers = writers;
+    this.isOwn = isOwn;
+  }
+}
+
+/** The responses currently held. A WeakMap rather than a property: see `commitBeforeHeaders`. */
+const holds = new WeakMap<ServerResponse, Hold>();
+/** Prototypes that carry the interceptors, each with the methods it had before. */
+const patched = new WeakMap<object, Writers>();
+/** Node's own response prototypes: never patched, as every server of the process shares them. */
+const SHARED_PROTOTYPES = new Set<object>([ServerResponse.prototype, OutgoingMessage.prototype]);
+
+function onPipe(this: ServerResponse, source: Readable): void {
+  const hold = holds.get(this);
+  if (hold && !hold.isReleased) (hold.piped ??= new Set()).add(source);
+}
+
+/** Puts the response back to its own methods: nothing is held from here on. */
+function release(res: ServerResponse, hold: Hold): void {
+  hold.isReleased = true;
+  res.off('pipe', onPipe);
+  if (hold.isOwn) for (const method of METHODS) res[method] = hold.writers[method] as never;
+}
+
+/** The methods a prototype had before it (or the ancestor it inherits them from) was patched. */
+function originalsOf(proto: object | null): Writers {
+  for (let p = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const writers = patched.get(p);
+    if (writers) return writers;
+  }
+  return ServerResponse.prototype as unknown as Writers;
+}
+
+function intercepted(method: Method): Writer {
+  return function (this: ServerResponse, ...args: unknown[]): unknown {
+    const hold = holds.get(this);
+    if (hold === undefined)
+      return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
+    // Released: a wrapper taken while it was held (a middleware's) still lands here.
+    if (hold.isReleased) return hold.writers[method].apply(this, args);
+    return hold.queue === undefined ? first(this, hold, method, args) : queued(hold, method, args);
+  };
+}
+
+const INTERCEPTORS: Writers = {
+  writeHead: intercepted('writeHead'),
+  write: intercepted('write'),
+  end: intercepted('end'),
+  flushHeaders: intercepted('flushHeaders'),
+};
+
+function queued(hold: Hold, method: Method, args: unknown[]): unknown {
+  hold.queue!.push({ method, args });
+  return method === 'write' ? true : undefined;
+}
+
+/** The head is about to go out: commit first (holding what is written meanwhile), or let it go. */
+function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[]): unknown {
+  const { manager, session } = hold;
+  const status = method === 'writeHead' && typeof args[0] === 'number' ? args[0] : res.statusCode;
+  if (hold.saveOn && !hold.saveOn(status)) manager.discard(session);
+  if (!manager.needsCommit(session)) {
+    // The head goes out now: a later change could never reach the client, so it throws.
+    manager.discard(session);
+    release(res, hold);
+    return hold.writers[method].apply(res, args);
+  }
+  hold.queue = [{ method, args }];
+  manager.commit(session).then(
+    (headers) => {
+      release(res, hold);
+      if (!res.headersSent) applyHeaders(res, headers);
+      for (const call of hold.queue!) {
+        // Middleware that writes the head itself whenever `_header` is unset (compression calls
+        // `_implicitHeader()` before each write) asked again while it was held: sent once is enough.
+        if (call.method === 'writeHead' && res.headersSent) continue;
+        hold.writers[call.method].apply(res, mergeSetCookie(call, headers));
+      }
+    },
+    (error: unknown) => {
+      release(res, hold);
+      manager.discard(session);
+      // The held answer is abandoned: a stream still feeding it must not reach the client
+      // ahead of (or after) the error answer.
+      for (const source of hold.piped ?? []) source.unpipe(res).destroy();
+      hold.onError(error, hold.req, res);
+    },
+  );
+  return method === 'write' ? true : res;
+}
+
 /**
  * Holds back the response head (and any body written with it) until the session is committed,
  * so the client's next request always sees what this one wrote.
+ *
+ * Where the response has a prototype of its own (Express's `app.response`), the interceptors go
+ * on that prototype, once, and each request only registers in a WeakMap: writing properties onto
+ * an object whose prototype was swapped costs microseconds in V8. Responses with Node's shared
+ * prototype, or whose methods another middleware already replaced, get them as own properties
+ * for the request's lifetime, wrapping whatever was there.
  */
 export function commitBeforeHeaders<Data extends SessionData>(
   manager: SessionManager<Data>,
@@ -100,71 +232,39 @@ export function commitBeforeHeaders<Data extends SessionData>(
   onError: (error: unknown, req: IncomingMessage, res: ServerResponse) => void,
   options: CommitBeforeHeadersOptions = {},
 ): void {
-  // Kept unbound on purpose: each is called back with `apply(res, …)`.
-  /* eslint-disable @typescript-eslint/unbound-method */
-  const original = {
-    writeHead: res.writeHead,
-    write: res.write,
-    end: res.end,
-    flushHeaders: res.flushHeaders,
-  };
-  /* eslint-enable @typescript-eslint/unbound-method */
-  let queue: Pending | undefined;
-  // Streams piped into the response while it is held: dropped with it when the commit fails.
-  const piped = new Set<Readable>();
-  const onPipe = (source: Readable): void => void piped.add(source);
+  const proto = Object.getPrototypeOf(res) as Writers;
+  const isOwn =
+    SHARED_PROTOTYPES.has(proto) ||
+    Object.hasOwn(res, 'end') ||
+    Object.hasOwn(res, 'write') ||
+    Object.hasOwn(res, 'writeHead') ||
+    Object.hasOwn(res, 'flushHeaders');
+  const { writeHead, write, end, flushHeaders } = isOwn ? (res as unknown as Writers) : proto;
+  let writers: Writers | undefined;
+  if (isOwn) writers = { writeHead, write, end, flushHeaders };
+  else if ((writers = patched.get(proto)) === undefined) {
+    if (end === INTERCEPTORS.end) {
+      // Inherited from a patched prototype (an Express sub-app's response): share its originals.
+      writers = originalsOf(proto);
+      patched.set(proto, writers);
+    } else {
+      writers = { writeHead, write, end, flushHeaders };
+      patched.set(proto, writers);
+      for (const method of METHODS)
+        Object.defineProperty(proto, method, {
+          value: INTERCEPTORS[method],
+          writable: true,
+          configurable: true,
+        });
+    }
+  }
+  holds.set(res, new Hold(manager, session, req, onError, options.saveOn, writers, isOwn));
   res.on('pipe', onPipe);
-  const restore = (): void => {
-    res.writeHead = original.writeHead;
-    res.write = original.write;
-    res.end = original.end;
-    res.flushHeaders = original.flushHeaders;
-    res.off('pipe', onPipe);
-  };
-  const intercept = (method: Pending[number]['method']) =>
-    function (this: ServerResponse, ...args: unknown[]): unknown {
-      if (queue === undefined) {
-        const status =
-          method === 'writeHead' && typeof args[0] === 'number' ? args[0] : res.statusCode;
-        if (options.saveOn && !options.saveOn(status)) manager.discard(session);
-        if (!manager.needsCommit(session)) {
-          // The head goes out now: a later change could never reach the client, so it throws.
-          manager.discard(session);
-          restore();
-          return (original[method] as (...a: unknown[]) => unknown).apply(res, args);
-        }
-        queue = [];
-        manager.commit(session).then(
-          (headers) => {
-            restore();
-            if (!res.headersSent) applyHeaders(res, headers);
-            for (const call of queue!)
-              (original[call.method] as (...a: unknown[]) => unknown).apply(
-                res,
-                mergeSetCookie(call, headers),
-              );
-          },
-          (error: unknown) => {
-            restore();
-            manager.discard(session);
-            // The held answer is abandoned: a stream still feeding it must not reach the client
-            // ahead of (or after) the error answer.
-            for (const source of piped) source.unpipe(res).destroy();
-            onError(error, req, res);
-          },
-        );
-      }
-      queue.push({ method, args });
-      return method === 'write' ? true : res;
-    };
-  res.writeHead = intercept('writeHead') as ServerResponse['writeHead'];
-  res.write = intercept('write') as ServerResponse['write'];
-  res.end = intercept('end') as ServerResponse['end'];
-  res.flushHeaders = intercept('flushHeaders');
+  if (isOwn) for (const method of METHODS) res[method] = INTERCEPTORS[method] as never;
 }
 
 /** `writeHead(status, { 'Set-Cookie': … })` would replace the session cookie: keep both. */
-function mergeSetCookie(call: Pending[number], headers: ResponseHeaders): unknown[] {
+function mergeSetCookie(call: Call, headers: ResponseHeaders): unknown[] {
   if (call.method !== 'writeHead') return call.args;
   const last = call.args[call.args.length - 1];
   if (last === null || typeof last !== 'object' || Array.isArray(last)) return call.args;

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
+import compression from 'compression';
 import connect from 'connect';
 import express, {
   type ErrorRequestHandler,
@@ -153,5 +154,73 @@ describe('tessera/express: what is particular to Express', () => {
       'x-forwarded-proto': 'https',
     });
     expect(answer.setCookies[0]).not.toMatch(/secure/i);
+  });
+  /** An app whose `/visit` sets a value (written blind, slowly) and answers 4 KB, gzipped. */
+  function gzipApp(order: 'compression first' | 'session first', store = probeStore()): Express {
+    const manager = createSessionManager<ContractData>({ store });
+    store.writeDelayMs = 30;
+    const app = express();
+    if (order === 'compression first') app.use(compression(), expressSession(manager));
+    else app.use(expressSession(manager), compression());
+    const body = 'tessera '.repeat(512);
+    app.get('/visit', (req, res) => {
+      sessionOf(req).set('seen', true);
+      res.type('text').send(body);
+    });
+    app.get('/stream', (req, res) => {
+      sessionOf(req).set('streamed', true);
+      Readable.from([body, body]).pipe(res.type('text'));
+    });
+    app.get('/read', async (req, res) => {
+      const session = sessionOf(req);
+      res.json({
+        seen: (await session.get('seen')) ?? null,
+        streamed: (await session.get('streamed')) ?? null,
+      });
+    });
+    return app;
+  }
+
+  it.each(['compression first', 'session first'] as const)(
+    'holds the head until the commit with `compression()` (%s), and the body arrives whole',
+    async (order) => {
+      running.push(await listen(createServer(gzipApp(order))));
+      const client = new Client(running[0]!.url);
+      for (const path of ['/visit', '/stream']) {
+        const answer = await client.send('GET', path, { 'accept-encoding': 'gzip' });
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get('content-encoding')).toBe('gzip');
+        expect(answer.body).toBe('tessera '.repeat(path === '/visit' ? 512 : 1024));
+        expect(answer.setCookies).toHaveLength(path === '/visit' ? 1 : 0);
+      }
+      // The writes were in the store before each answer left: the next request sees them.
+      const read = await client.get('/read');
+      expect(JSON.parse(read.body)).toEqual({ seen: true, streamed: true });
+    },
+  );
+
+  it('holds responses of mounted sub-apps and of apps without sessions in the same process alike', async () => {
+    const manager = createSessionManager<ContractData>({ store: probeStore() });
+    const parent = express();
+    const child = express();
+    const plain = express();
+    parent.use(expressSession(manager));
+    const visit = (req: Request, res: Response): void => {
+      const session = sessionOf(req);
+      void session.increment('count').then((count) => res.json({ count }));
+    };
+    parent.get('/visit', visit);
+    child.get('/visit', visit);
+    parent.use('/child', child);
+    plain.get('/plain', (_req, res) => void res.type('text').end('plain'));
+    running.push(await listen(createServer(parent)), await listen(createServer(plain)));
+    const client = new Client(running[0]!.url);
+    const counts: unknown[] = [];
+    for (const path of ['/visit', '/child/visit', '/visit', '/child/visit'])
+      counts.push(JSON.parse((await client.get(path)).body));
+    expect(counts).toEqual([{ count: 1 }, { count: 2 }, { count: 3 }, { count: 4 }]);
+    const other = await new Client(running[1]!.url).get('/plain');
+    expect(other.body).toBe('plain');
+    expect(other.setCookies).toEqual([]);
   });
 });
