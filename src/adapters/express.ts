@@ -2,12 +2,12 @@
  * @module tessera for Express 4 and 5, and Connect: a middleware that puts the session on
  * `req.session` and commits it before the response head goes out.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { SessionManager } from '../core/manager.js';
 import type { Session, SessionData } from '../core/session.js';
 import type { SessionRequest } from '../core/transport/index.js';
 import { commitBeforeHeaders } from './node.js';
-import { isNodeSecure, nodeIp, nodeSessionRequest } from './_shared/request.js';
+import { isNodeSecure, nodeHeader, nodeIp } from './_shared/request.js';
 
 /** An Express or Connect request with its session. */
 export type RequestWithSession<Data extends SessionData = SessionData> = IncomingMessage & {
@@ -41,12 +41,58 @@ interface ExpressExtras {
   originalUrl?: unknown;
 }
 
-function expressRequest(req: IncomingMessage & ExpressExtras, trustProxy: boolean): SessionRequest {
-  return nodeSessionRequest(req, {
-    secure: () => (typeof req.secure === 'boolean' ? req.secure : isNodeSecure(req, trustProxy)),
-    url: typeof req.originalUrl === 'string' ? req.originalUrl : req.url,
-    ip: () => (typeof req.ip === 'string' ? req.ip : nodeIp(req, trustProxy)),
-  });
+/** The SessionRequest of an Express or Connect request: a class, so no closure per request. */
+class ExpressRequest implements SessionRequest {
+  readonly url: string | undefined;
+  private readonly req: IncomingMessage & ExpressExtras;
+  private readonly trustProxy: boolean;
+  constructor(req: IncomingMessage & ExpressExtras, trustProxy: boolean) {
+    this.req = req;
+    this.trustProxy = trustProxy;
+    this.url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
+  }
+  header(name: string): string | undefined {
+    return nodeHeader(this.req, name);
+  }
+  get isSecure(): boolean {
+    const secure = this.req.secure;
+    return typeof secure === 'boolean' ? secure : isNodeSecure(this.req, this.trustProxy);
+  }
+  get ip(): string | undefined {
+    const ip = this.req.ip;
+    return typeof ip === 'string' ? ip : nodeIp(this.req, this.trustProxy);
+  }
+}
+
+/** Sessions of requests whose prototype carries the `session` accessor. */
+const sessions = new WeakMap<IncomingMessage, Session<SessionData>>();
+/** Request prototypes (Express's `app.request`) given the accessor, or found unfit for it. */
+const accessorOn = new WeakMap<object, boolean>();
+
+/**
+ * Puts the session on `req.session`. Under Express the request's prototype is the app's own
+ * (`app.request`): a `session` accessor there, backed by a WeakMap, spares each request a
+ * property write onto an object whose prototype was swapped, which costs microseconds in V8.
+ */
+function attach(req: IncomingMessage, session: Session<SessionData>): void {
+  const proto = Object.getPrototypeOf(req) as object;
+  let hasAccessor = accessorOn.get(proto);
+  if (hasAccessor === undefined) {
+    hasAccessor = proto !== IncomingMessage.prototype && !('session' in proto);
+    if (hasAccessor)
+      Object.defineProperty(proto, 'session', {
+        get(this: IncomingMessage) {
+          return sessions.get(this);
+        },
+        set(this: IncomingMessage, value: Session<SessionData>) {
+          sessions.set(this, value);
+        },
+        configurable: true,
+      });
+    accessorOn.set(proto, hasAccessor);
+  }
+  if (hasAccessor && !Object.hasOwn(req, 'session')) sessions.set(req, session);
+  else (req as RequestWithSession).session = session;
 }
 
 /** A 5xx answer means the request failed: its half-made session changes are not saved. */
@@ -86,8 +132,8 @@ export function expressSession<Data extends SessionData = SessionData>(
 ): SessionMiddleware {
   const trustProxy = options.trustProxy ?? false;
   return (req, res, next) => {
-    const session = manager.load(expressRequest(req, trustProxy));
-    (req as RequestWithSession<Data>).session = session;
+    const session = manager.load(new ExpressRequest(req, trustProxy));
+    attach(req, session);
     commitBeforeHeaders(
       manager,
       session,
