@@ -6,8 +6,9 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import { TesseraError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager.js';
 import type { Session, SessionData } from '../core/session.js';
-import { commitBeforeHeaders, sendError } from './node.js';
-import { nodeSessionRequest } from './_shared/request.js';
+import type { SessionRequest } from '../core/transport/index.js';
+import { commitBeforeHeaders, isHeld, sendError } from './node.js';
+import { nodeHeader } from './_shared/request.js';
 
 /** Options of {@link fastifySession}. */
 export interface FastifySessionOptions {
@@ -45,6 +46,27 @@ function addHeader(reply: FastifyReply, name: string, value: string): void {
   }
 }
 
+/** The SessionRequest of a Fastify request: Fastify's settings decide protocol and address. */
+class FastifySessionRequest implements SessionRequest {
+  readonly url: string;
+  private readonly request: FastifyRequest;
+  constructor(request: FastifyRequest) {
+    this.request = request;
+    this.url = request.url;
+  }
+  header(name: string): string | undefined {
+    return nodeHeader(this.request.raw, name);
+  }
+  get isSecure(): boolean {
+    return this.request.protocol === 'https';
+  }
+  get ip(): string | undefined {
+    return this.request.ip;
+  }
+}
+
+type Hijack = (this: FastifyReply) => FastifyReply;
+
 const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, done) => {
   const manager = options.manager;
   if (manager === undefined || typeof manager.load !== 'function') {
@@ -56,19 +78,32 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
     );
     return;
   }
+  /**
+   * A hijacked reply is written straight to `reply.raw`, past `onSend`: `hijack()` then holds the
+   * raw response until the commit. Fastify gives each context its own reply prototype; each gets
+   * the wrapper once, when its first reply is seen, so requests that never hijack pay nothing.
+   */
+  const wrapped = new WeakSet<object>();
+  function holdOnHijack(reply: FastifyReply): void {
+    const proto = Object.getPrototypeOf(reply) as { hijack: Hijack };
+    wrapped.add(proto);
+    const hijack = proto.hijack;
+    Object.defineProperty(proto, 'hijack', {
+      value: function (this: FastifyReply): FastifyReply {
+        const session = sessionOf(this.request);
+        if (session && !isHeld(this.raw))
+          commitBeforeHeaders(manager, session, this.request.raw, this.raw, sendError);
+        return hijack.call(this);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
   // A plain string: another plugin's declaration merging may claim the typed name.
   fastify.decorateRequest('session' as string, null);
   fastify.addHook('onRequest', (request, reply, next) => {
-    const session = manager.load(
-      nodeSessionRequest(request.raw, {
-        secure: () => request.protocol === 'https',
-        url: request.url,
-        ip: () => request.ip,
-      }),
-    );
-    (request as unknown as Holder).session = session;
-    // Only for hijacked replies written straight to reply.raw: Fastify's own replies commit in onSend.
-    commitBeforeHeaders(manager, session, request.raw, reply.raw, sendError);
+    (request as unknown as Holder).session = manager.load(new FastifySessionRequest(request));
+    if (!wrapped.has(Object.getPrototypeOf(reply) as object)) holdOnHijack(reply);
     next();
   });
   // Runs before the error handler: a handler that threw leaves no half-made changes saved.
@@ -77,18 +112,20 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
     if (session) manager.discard(session);
     next();
   });
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook, not an async one: a request that changed nothing costs no promise here.
+  fastify.addHook('onSend', (request, reply, payload, next) => {
     const session = sessionOf(request);
-    if (!session || !manager.needsCommit(session)) return payload;
-    let headers;
-    try {
-      headers = await manager.commit(session);
-    } catch (error) {
-      manager.discard(session);
-      throw error;
-    }
-    for (const [name, value] of headers) addHeader(reply, name, value);
-    return payload;
+    if (!session || !manager.needsCommit(session)) return next(null, payload);
+    manager.commit(session).then(
+      (headers) => {
+        for (const [name, value] of headers) addHeader(reply, name, value);
+        next(null, payload);
+      },
+      (error: unknown) => {
+        manager.discard(session);
+        next(error as Error);
+      },
+    );
   });
   done();
 };

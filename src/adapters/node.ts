@@ -140,6 +140,11 @@ function onPipe(this: ServerResponse, source: Readable): void {
   if (hold && !hold.isReleased) (hold.piped ??= new Set()).add(source);
 }
 
+/** Whether `res` is (or was) held by {@link commitBeforeHeaders}. */
+export function isHeld(res: ServerResponse): boolean {
+  return holds.has(res);
+}
+
 /** Puts the response back to its own methods: nothing is held from here on. */
 function release(res: ServerResponse, hold: Hold): void {
   hold.isReleased = true;

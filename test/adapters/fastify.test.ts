@@ -3,7 +3,7 @@
  * errors reaching its error handler, `trustProxy`, hijacked replies and plugin registration.
  */
 import { Readable } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fastifySession, type FastifyRequestWithSession } from '../../src/adapters/fastify.js';
 import {
@@ -97,23 +97,49 @@ describe('tessera/fastify: what is particular to Fastify', () => {
     expect((await new Client(running[0]!.url).post('/')).setCookies[0]).toMatch(/^sid=/);
   });
 
-  it('a hijacked reply written to reply.raw is held until the commit', async () => {
-    const store = probeStore();
-    store.writeDelayMs = 100;
-    const app = Fastify({ forceCloseConnections: true });
-    await app.register(fastifySession, { manager: createSessionManager<ContractData>({ store }) });
-    app.post('/', (request, reply) => {
-      sessionOf(request).set('a', 'raw');
-      reply.hijack();
-      reply.raw.writeHead(200, { 'content-type': 'text/plain' });
-      reply.raw.end('raw');
-    });
-    running.push(await start(app));
-    const answer = await new Client(running[0]!.url).post('/');
-    expect(answer.body).toBe('raw');
-    expect(answer.ms).toBeGreaterThanOrEqual(90);
-    expect(answer.setCookies[0]).toMatch(/^sid=/);
-  });
+  it.each([
+    ['root first', ['/plain', '/', '/child/plain', '/child/raw']],
+    ['child first', ['/child/raw', '/child/plain', '/', '/plain']],
+  ])(
+    'a hijacked reply written to reply.raw is held until the commit, in any plugin context (%s)',
+    async (_order, paths) => {
+      const store = probeStore();
+      store.writeDelayMs = 100;
+      const app = Fastify({ forceCloseConnections: true });
+      await app.register(fastifySession, {
+        manager: createSessionManager<ContractData>({ store }),
+      });
+      const raw = (request: FastifyRequest, reply: FastifyReply): void => {
+        sessionOf(request).set('a', request.url);
+        reply.hijack();
+        reply.raw.writeHead(200, { 'content-type': 'text/plain' });
+        reply.raw.end('raw');
+      };
+      app.post('/', raw);
+      app.get('/plain', async () => ({ plain: true }));
+      await app.register(
+        async (child) => {
+          child.post('/raw', raw);
+          child.get('/plain', async () => ({ plain: true }));
+        },
+        { prefix: '/child' },
+      );
+      running.push(await start(app));
+      for (const path of paths) {
+        const isPlain = path.endsWith('plain');
+        const answer = await new Client(running[0]!.url).send(isPlain ? 'GET' : 'POST', path);
+        if (isPlain) {
+          expect(JSON.parse(answer.body)).toEqual({ plain: true });
+          expect(answer.setCookies).toEqual([]);
+        } else {
+          expect(answer.body).toBe('raw');
+          expect(answer.ms).toBeGreaterThanOrEqual(90);
+          expect(answer.setCookies).toHaveLength(1);
+          expect(answer.setCookies[0]).toMatch(/^sid=/);
+        }
+      }
+    },
+  );
 
   it("Fastify's `trustProxy` decides the Secure flag and the address kept at login", async () => {
     const manager = createSessionManager<ContractData>({ store: probeStore() });
