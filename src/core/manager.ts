@@ -104,20 +104,29 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     s.record = undefined;
   };
 
-  async function load(s: SessionState): Promise<StoreRecord | undefined> {
+  /** Not async: the store's promise and one `then` are all a read costs. */
+  function load(s: SessionState): Promise<StoreRecord | undefined> {
     const key = keyOf(s);
-    const record = await call('get', () => storeOf(s).get(key));
-    const now = clock.now();
+    return call('get', () => storeOf(s).get(key)).then((record) => loaded(s, key, record));
+  }
+
+  function loaded(
+    s: SessionState,
+    key: string,
+    record: StoreRecord | undefined,
+  ): StoreRecord | undefined | Promise<StoreRecord | undefined> {
     s.isLoaded = true;
-    if (record === undefined || !isLive(record, now) || !isWellFormed(record)) {
+    if (record === undefined || !isLive(record, clock.now()) || !isWellFormed(record)) {
       if (record !== undefined) storeOf(s).destroy(key).catch(o.onError);
       forget(s);
       return undefined;
     }
-    if (o.schema && !(await matchesSchema(record))) {
-      forget(s);
-      return undefined;
-    }
+    if (o.schema)
+      return matchesSchema(record).then((matches) => {
+        if (!matches) return void forget(s);
+        s.record = record;
+        return record;
+      });
     s.record = record;
     return record;
   }

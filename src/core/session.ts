@@ -84,6 +84,9 @@ export interface SessionHost {
 }
 
 const UNSET: unique symbol = Symbol('unset');
+/** Settled promises shared by every session: reads that need no store call allocate none. */
+const SETTLED: Promise<undefined> = Promise.resolve(undefined);
+const NOTHING = (): void => undefined;
 const FLASH_PREFIX = '__flash.';
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -198,13 +201,13 @@ export class SessionState implements Session<SessionData> {
   }
 
   load(): Promise<void> {
-    return this.ensureLoaded();
+    return this.ensureLoaded().then(NOTHING);
   }
 
-  async ensureLoaded(): Promise<void> {
-    if (this.isLoaded || this.isMissing) return;
-    this.loading ??= this.host.load(this);
-    await this.loading;
+  /** Loads the record once; settles when it is there (or known missing). Not async: no promise of its own. */
+  ensureLoaded(): Promise<unknown> {
+    if (this.isLoaded || this.isMissing) return SETTLED;
+    return (this.loading ??= this.host.load(this));
   }
 
   /** The stored (encoded) value of a key, as last loaded; ignores pending changes. */
@@ -212,15 +215,21 @@ export class SessionState implements Session<SessionData> {
     return this.isReplace ? undefined : this.record?.data[key];
   }
 
-  async get(key: string): Promise<unknown> {
-    const handed = this.handedMap?.get(key);
-    if (handed) return handed.value;
-    const change = this.changeMap?.get(key);
-    if (change === UNSET) return undefined;
-    if (change !== undefined) return this.host.codec.decode(change);
-    if (this.isReplace) return undefined;
-    await this.ensureLoaded();
-    return this.readStored(key);
+  get(key: string): Promise<unknown> {
+    try {
+      const handed = this.handedMap?.get(key);
+      if (handed) return Promise.resolve(handed.value);
+      const change = this.changeMap?.get(key);
+      if (change === UNSET) return SETTLED;
+      if (change !== undefined) return Promise.resolve(this.host.codec.decode(change));
+      if (this.isReplace) return SETTLED;
+      if (this.isLoaded || this.isMissing) return Promise.resolve(this.readStored(key));
+    } catch (error) {
+      // As an async function would: a throw becomes the promise's rejection.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    // The common first read: one promise on top of the store's, no async frames.
+    return this.ensureLoaded().then(() => this.readStored(key));
   }
 
   private readStored(key: string): unknown {
