@@ -130,19 +130,26 @@ class Hold {
 
 /** The responses currently held. A WeakMap rather than a property: see `commitBeforeHeaders`. */
 const holds = new WeakMap<ServerResponse, Hold>();
+/** Where a response with Node's own prototype keeps its hold: a plain property write is cheap there. */
+const HOLD: unique symbol = Symbol('tessera.hold');
+type Holding = ServerResponse & { [HOLD]?: Hold };
+
+function holdOf(res: ServerResponse): Hold | undefined {
+  return (res as Holding)[HOLD] ?? holds.get(res);
+}
 /** Prototypes that carry the interceptors, each with the methods it had before. */
 const patched = new WeakMap<object, Writers>();
 /** Node's own response prototypes: never patched, as every server of the process shares them. */
 const SHARED_PROTOTYPES = new Set<object>([ServerResponse.prototype, OutgoingMessage.prototype]);
 
 function onPipe(this: ServerResponse, source: Readable): void {
-  const hold = holds.get(this);
+  const hold = holdOf(this);
   if (hold && !hold.isReleased) (hold.piped ??= new Set()).add(source);
 }
 
 /** Whether `res` is (or was) held by {@link commitBeforeHeaders}. */
 export function isHeld(res: ServerResponse): boolean {
-  return holds.has(res);
+  return holdOf(res) !== undefined;
 }
 
 /** Puts the response back to its own methods: nothing is held from here on. */
@@ -161,23 +168,41 @@ function originalsOf(proto: object | null): Writers {
   return ServerResponse.prototype as unknown as Writers;
 }
 
-function intercepted(method: Method): Writer {
+/**
+ * The interceptors set on a response itself: its hold is under HOLD; once released they pass on
+ * to what they wrapped (a middleware may have kept a reference to them).
+ */
+function ownInterceptor(method: Method): Writer {
   return function (this: ServerResponse, ...args: unknown[]): unknown {
-    const hold = holds.get(this);
+    const hold = (this as Holding)[HOLD];
     if (hold === undefined)
       return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
-    // Released: a wrapper taken while it was held (a middleware's) still lands here.
     if (hold.isReleased) return hold.writers[method].apply(this, args);
     return hold.queue === undefined ? first(this, hold, method, args) : queued(hold, method, args);
   };
 }
 
-const INTERCEPTORS: Writers = {
-  writeHead: intercepted('writeHead'),
-  write: intercepted('write'),
-  end: intercepted('end'),
-  flushHeaders: intercepted('flushHeaders'),
-};
+/**
+ * The interceptors set on a prototype: they hold only responses registered in `holds`. Others
+ * (not held, released, or held by own interceptors wrapping these) go to the original methods.
+ */
+function protoInterceptor(method: Method): Writer {
+  return function (this: ServerResponse, ...args: unknown[]): unknown {
+    const hold = holds.get(this);
+    if (hold === undefined || hold.isReleased)
+      return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
+    return hold.queue === undefined ? first(this, hold, method, args) : queued(hold, method, args);
+  };
+}
+
+const interceptors = (make: (method: Method) => Writer): Writers => ({
+  writeHead: make('writeHead'),
+  write: make('write'),
+  end: make('end'),
+  flushHeaders: make('flushHeaders'),
+});
+const OWN_INTERCEPTORS = interceptors(ownInterceptor);
+const PROTO_INTERCEPTORS = interceptors(protoInterceptor);
 
 function queued(hold: Hold, method: Method, args: unknown[]): unknown {
   hold.queue!.push({ method, args });
@@ -248,7 +273,7 @@ export function commitBeforeHeaders<Data extends SessionData>(
   let writers: Writers | undefined;
   if (isOwn) writers = { writeHead, write, end, flushHeaders };
   else if ((writers = patched.get(proto)) === undefined) {
-    if (end === INTERCEPTORS.end) {
+    if (end === PROTO_INTERCEPTORS.end) {
       // Inherited from a patched prototype (an Express sub-app's response): share its originals.
       writers = originalsOf(proto);
       patched.set(proto, writers);
@@ -257,15 +282,17 @@ export function commitBeforeHeaders<Data extends SessionData>(
       patched.set(proto, writers);
       for (const method of METHODS)
         Object.defineProperty(proto, method, {
-          value: INTERCEPTORS[method],
+          value: PROTO_INTERCEPTORS[method],
           writable: true,
           configurable: true,
         });
     }
   }
-  holds.set(res, new Hold(manager, session, req, onError, options.saveOn, writers, isOwn));
+  const hold = new Hold(manager, session, req, onError, options.saveOn, writers, isOwn);
+  if (isOwn) (res as Holding)[HOLD] = hold;
+  else holds.set(res, hold);
   res.on('pipe', onPipe);
-  if (isOwn) for (const method of METHODS) res[method] = INTERCEPTORS[method] as never;
+  if (isOwn) for (const method of METHODS) res[method] = OWN_INTERCEPTORS[method] as never;
 }
 
 /** `writeHead(status, { 'Set-Cookie': … })` would replace the session cookie: keep both. */

@@ -199,6 +199,35 @@ describe('tessera/express: what is particular to Express', () => {
     },
   );
 
+  it('holds the head when `compression()` runs first on some paths only (both holding ways in one app)', async () => {
+    const store = probeStore();
+    const manager = createSessionManager<ContractData>({ store });
+    store.writeDelayMs = 30;
+    const app = express();
+    app.use('/gz', compression());
+    app.use(expressSession(manager));
+    const body = 'tessera '.repeat(512);
+    const visit = (req: Request, res: Response): void => {
+      void sessionOf(req)
+        .increment('count')
+        .then((count) => res.type('text').send(`${count} ${body}`));
+    };
+    app.get('/visit', visit);
+    app.get('/gz/visit', visit);
+    running.push(await listen(createServer(app)));
+    const client = new Client(running[0]!.url);
+    const seen: string[] = [];
+    for (const path of ['/visit', '/gz/visit', '/visit', '/gz/visit']) {
+      const answer = await client.send('GET', path, { 'accept-encoding': 'gzip' });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-encoding')).toBe(path.startsWith('/gz') ? 'gzip' : null);
+      expect(answer.ms).toBeGreaterThanOrEqual(25);
+      seen.push(answer.body.slice(0, answer.body.indexOf(' ')));
+      expect(answer.body.endsWith(body)).toBe(true);
+    }
+    expect(seen).toEqual(['1', '2', '3', '4']);
+  });
+
   it('holds responses of mounted sub-apps and of apps without sessions in the same process alike', async () => {
     const manager = createSessionManager<ContractData>({ store: probeStore() });
     const parent = express();
