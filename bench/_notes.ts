@@ -17,18 +17,21 @@ const CPU =
   "The session's CPU is what the node:http note lists, about 6–8 µs in quiet profiles; the run's figure adds the kernel time of the lower request rate. Under 5 µs needs the two changes named there (no JSON.parse per read, a synchronous local read path).";
 
 const FRAMEWORK_ADAPTERS =
-  "Fixed since the first run: (a) the request views handed to the manager were object literals with getters (a hidden class each in V8) and are now small classes; (b) Express 5 gives every req/res a new prototype (`Object.setPrototypeOf`), after which each own-property store on them costs microseconds and leaves hidden-class garbage. The Express adapter now holds responses through `app.response` (interceptors installed once on that prototype, the per-request state in a WeakMap; responses another middleware already wrapped, such as `compression()` mounted first, keep own-property wrapping) and puts `req.session` behind an accessor on `app.request` over a WeakMap; in profiles the adapter's own time fell from ~11.5 to ~4.5 µs per request. Fastify no longer wraps `reply.raw` on every request (only `reply.hijack()` does), and its `onSend` is a callback hook that returns at once when nothing changed: 0.59x to ~0.74x. ";
+  "Fixed since the first run: (a) the request views handed to the manager were object literals with getters (a hidden class each in V8) and are now small classes; (b) Express 5 gives every req/res a new prototype (`Object.setPrototypeOf`), after which each own-property store on them costs microseconds and leaves hidden-class garbage. The Express adapter now holds responses through `app.response` (interceptors installed once on that prototype, the per-request state in a WeakMap; responses another middleware already wrapped, such as `compression()` mounted first, keep own-property wrapping) and puts `req.session` behind an accessor on `app.request` over a WeakMap; in profiles the adapter's own time fell from ~11.5 to ~4.5 µs per request. Fastify no longer wraps `reply.raw` on every request (only `reply.hijack()` does), and its `onSend` is a callback hook that returns at once when nothing changed: 0.59x to ~0.75–0.78x. ";
 
 const EXPRESS =
   FRAMEWORK_ADAPTERS +
-  'What remains is mostly Express itself: bare Express spends ~20 µs per request in GC alone here, every allocation on its request path costs several times what it does on node:http (SHA-256 of the id: ~3 µs in the Express process against ~0.7 µs in the node:http one, per profile), and a bare Express handler that answers after one `await Promise.resolve()` costs 12–19 µs more than one answering synchronously (0.88–0.92x of bare Express). So no session read that awaits can reach 0.95x on Express 5; tessera lands near 0.75–0.8x (express-session: 0.61x).';
+  'What remains is mostly Express itself: bare Express spends ~20 µs per request in GC alone here, every allocation on its request path costs several times what it does on node:http (SHA-256 of the id: ~3 µs in the Express process against ~0.7 µs in the node:http one, per profile), and a bare Express handler that answers after one `await Promise.resolve()` costs 12–19 µs more than one answering synchronously (0.88–0.92x of bare Express). So no session read that awaits can reach 0.95x on Express 5; tessera went from 0.67x to about 0.77x (express-session: 0.55–0.61x).';
 
 const FASTIFY =
   FRAMEWORK_ADAPTERS +
   "Bare Fastify costs ~17–19 µs per request here, so 0.95x leaves under 1 µs for a session, less than hashing its id. What remains is the same read path as on node:http plus GC (the profile's largest extra); @fastify/session reaches 0.28x.";
 
 const REDIS =
-  "On Express 5 the framework dominates: bare Express costs ~135–150 µs per request, while express-session + connect-redis spends ~260 µs (two commands, and express-session's own work). 1.6x would need tessera on Express within ~25 µs of bare Express, less than Express's own cost of answering after an `await` (12–19 µs) plus a Redis round trip in the client (node-redis, ~10 µs) and the GC those allocations bring in an Express process (the profile's largest item, ~40 µs per request with Redis). The Express adapter fixes above narrowed the gap; the rest is Express's. Redis runs on the load generator's core here (not charged to the server), as a remote Redis would be; both stores use the same node-redis client.";
+  "Reads moved from 1.16x (first run) to about 1.6x with the Express adapter fixes above; the spread across rounds straddles the goal. On Express 5 the framework dominates: bare Express costs ~135–150 µs per request, express-session + connect-redis ~260–320 µs (two commands, and express-session's own work), tessera with Redis ~210 µs. A steady 1.6x would need tessera on Express within ~25 µs of bare Express, less than Express's own cost of answering after an `await` (12–19 µs) plus a Redis round trip in the client (~10 µs) and the GC those allocations bring in an Express process (the profile's largest item, ~40 µs per request with Redis). Redis runs on the load generator's core here (not charged to the server, as a remote Redis would not be); both stores use the same node-redis client.";
+
+const REDIS_WRITE =
+  "Writes: in server CPU per request tessera is ~1.5x cheaper (about 177 against 262 µs in the latest run), but its server core is only ~90% busy: tessera's one EVALSHA (8 commands inside its Lua script) waits on a Redis that shares the load generator's core with autocannon, so the req/s ratio (taken per round, then the median) understates it and swings widely between rounds. A Redis on a core of its own (a third core, or another machine) would measure what a deployment sees; on this 2-core machine the harness cannot give it one.";
 
 /** Why a goal falls short and what would close it, by goal id. */
 export const CLOSING_NOTES: Record<string, string> = {
@@ -37,7 +40,7 @@ export const CLOSING_NOTES: Record<string, string> = {
   'memory-express': EXPRESS,
   'memory-fastify': FASTIFY,
   'redis-read': REDIS,
-  'redis-write': `${REDIS} Writes: tessera's one EVALSHA (running 8 commands inside its script) against connect-redis's GET + SET; the same Express-side costs decide it.`,
+  'redis-write': REDIS_WRITE,
   'redis-commands':
     'tessera sends one command per read (HGETALL) and per write (one EVALSHA; the commands its Lua script runs are counted apart), none for a route that never touches the session.',
   'lost-updates':

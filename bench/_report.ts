@@ -169,6 +169,27 @@ function seal(r: Results): string {
   );
 }
 
+function sql(r: Results): string {
+  if (!Array.isArray(r.sql)) {
+    const why = (r.sql as { skipped?: string } | undefined)?.skipped;
+    return `Not measured${why ? `: ${why}` : ' in this run'}.`;
+  }
+  const rows = r.sql as Array<{
+    store: string;
+    perRequest?: Record<string, number>;
+    skipped?: string;
+  }>;
+  const kinds = Object.keys(rows.find((row) => row.perRequest)?.perRequest ?? {});
+  return table(
+    ['store', ...kinds],
+    rows.map((row) =>
+      row.perRequest
+        ? [row.store, ...kinds.map((k) => String(row.perRequest![k] ?? '–'))]
+        : [row.store, `not measured: ${row.skipped ?? 'unknown'}`, ...kinds.slice(1).map(() => '')],
+    ),
+  );
+}
+
 function goals(r: Results): string {
   return table(
     ['goal', 'target', 'measured', 'result'],
@@ -248,6 +269,12 @@ export function renderReport(r: Results, options: { document: boolean }): string
     '## Seal + open operations per second (bench/seal.ts)',
     '',
     seal(r),
+    '',
+    '## SQL statements per request (bench/sql.ts)',
+    '',
+    "A browser's requests through the session manager, in this order, each store's driver wrapped to count the statements it sends (the schema is created before).",
+    '',
+    sql(r),
     '',
   );
   const skipped = r.contenders.filter((c) => c.skipped);

@@ -85,6 +85,8 @@ export interface Results {
   lostUpdates: Record<string, LostUpdates | { skipped: string }>;
   memory: unknown;
   seal: unknown;
+  /** SQL statements per request (bench/sql.ts); absent in runs before it existed. */
+  sql?: unknown;
   goals: Goal[];
 }
 

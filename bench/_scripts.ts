@@ -1,6 +1,7 @@
 /**
- * @module The bench scripts run as child processes: bench/memory.ts (memory per session) and
- * bench/seal.ts (seal+open per second), each printing its results as JSON on its last line.
+ * @module The bench scripts run as child processes: bench/memory.ts (memory per session),
+ * bench/seal.ts (seal+open per second) and bench/sql.ts (SQL statements per request), each
+ * printing its results as JSON on its last line.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -47,4 +48,9 @@ export function sealBench(quick: boolean): Promise<unknown> {
     ['--import', 'tsx', 'bench/seal.ts', '--json'],
     quick ? { BENCH_SEAL_ROUNDS: '3', BENCH_SEAL_MS: '300' } : {},
   ).catch(skipped);
+}
+
+/** SQL statements per request of the SQL stores (bench/sql.ts). */
+export function sqlBench(): Promise<unknown> {
+  return runScript(['--import', 'tsx', 'bench/sql.ts', '--json']).catch(skipped);
 }

@@ -23,7 +23,7 @@ import { CONTENDERS, kindsOf, type Contender, type Kind } from './_contenders.js
 import { load, machine } from './_env.js';
 import { judge } from './_goals.js';
 import { measure } from './_measure.js';
-import { memoryBench, sealBench } from './_scripts.js';
+import { memoryBench, sealBench, sqlBench } from './_scripts.js';
 import { rerender, writeResults } from './_write.js';
 import {
   canPin,
@@ -132,6 +132,7 @@ const results: Omit<Results, 'elapsedSeconds' | 'loadAfter' | 'cells' | 'goals'>
   lostUpdates: {},
   memory: undefined,
   seal: undefined,
+  sql: undefined,
 };
 
 try {
@@ -304,6 +305,8 @@ try {
 log('memory per session and seal+open…');
 results.memory ??= await memoryBench();
 results.seal = await sealBench(quick);
+log('SQL statements per request…');
+results.sql = await sqlBench();
 
 const elapsedSeconds = (performance.now() - started) / 1000;
 const final: Results = {
