@@ -111,6 +111,11 @@ const savesOn = (status: number): boolean => status < 500;
  * the `TesseraError` goes to `next(error)`, so Express's error handling answers it: its default
  * handler sends the error's `status`, 503, with no session cookie.
  *
+ * Under Express, `req.session` is an accessor on the app's request prototype (`app.request`) and the
+ * response hold sits on `app.response`, installed once: per request the middleware writes no
+ * properties onto `req` or `res`, which V8 makes costly after Express swaps their prototypes. So
+ * `Object.hasOwn(req, 'session')` is false; reading and assigning `req.session` work as usual.
+ *
  * For `req.session` to be typed with your data, declare it once in your app:
  * `declare global { namespace Express { interface Request { session: Session<AppData> } } }`.
  *
