@@ -178,7 +178,9 @@ function ownInterceptor(method: Method): Writer {
     if (hold === undefined)
       return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
     if (hold.isReleased) return hold.writers[method].apply(this, args);
-    return hold.queue === undefined ? first(this, hold, method, args) : queued(hold, method, args);
+    return hold.queue === undefined
+      ? first(this, hold, method, args)
+      : queued(this, hold, method, args);
   };
 }
 
@@ -191,7 +193,9 @@ function protoInterceptor(method: Method): Writer {
     const hold = holds.get(this);
     if (hold === undefined || hold.isReleased)
       return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
-    return hold.queue === undefined ? first(this, hold, method, args) : queued(hold, method, args);
+    return hold.queue === undefined
+      ? first(this, hold, method, args)
+      : queued(this, hold, method, args);
   };
 }
 
@@ -204,9 +208,10 @@ const interceptors = (make: (method: Method) => Writer): Writers => ({
 const OWN_INTERCEPTORS = interceptors(ownInterceptor);
 const PROTO_INTERCEPTORS = interceptors(protoInterceptor);
 
-function queued(hold: Hold, method: Method, args: unknown[]): unknown {
+function queued(res: ServerResponse, hold: Hold, method: Method, args: unknown[]): unknown {
   hold.queue!.push({ method, args });
-  return method === 'write' ? true : undefined;
+  // What the real methods return: `write` whether to go on writing, the others the response.
+  return method === 'write' ? true : res;
 }
 
 /** The head is about to go out: commit first (holding what is written meanwhile), or let it go. */

@@ -89,6 +89,22 @@ describe('node:http adapter', () => {
     expect(app.cookie).toMatch(/^sid=/);
   });
 
+  it('returns what the real methods return while the head is held, so chained calls work', async () => {
+    const returned: unknown[] = [];
+    let response: ServerResponse | undefined;
+    const app = await start((req, res) => {
+      response = res;
+      req.session.set('a', 1);
+      returned.push(res.write('one,'));
+      returned.push(res.end('two'));
+    }, 20);
+    const res = await app.go('/');
+    expect(await res.text()).toBe('one,two');
+    expect(returned[0]).toBe(true);
+    expect(returned[1]).toBe(response);
+    expect(app.cookie).toMatch(/^sid=/);
+  });
+
   it('answers 500 and saves nothing when the handler throws', async () => {
     const app = await start((req) => {
       req.session.set('half', true);
