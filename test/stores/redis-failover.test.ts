@@ -53,132 +53,136 @@ describe.skipIf(skip).each([
 ] as const)(
   'redis store through a Sentinel failover (client=%s)',
   (client, masterPort, replicaPort, sentinelPorts) => {
-    let master: RedisProcess;
-    let replica: RedisProcess;
-    let sentinels: RedisProcess[];
-    let store: Store | undefined;
-    beforeAll(async () => {
-      master = redisProcess(masterPort);
-      replica = redisProcess(replicaPort, ['--replicaof', '127.0.0.1', String(masterPort)]);
-      const conf = [
-        `sentinel monitor ${NAME} 127.0.0.1 ${masterPort} 2`,
-        `sentinel down-after-milliseconds ${NAME} 1000`,
-        `sentinel failover-timeout ${NAME} 3000`,
-      ].join('\n');
-      sentinels = sentinelPorts.map((port) => redisProcess(port, [], conf));
-      await master.start();
-      await replica.start();
-      for (const s of sentinels) await s.start();
-      const probe = new Redis({ port: replicaPort, host: '127.0.0.1' });
-      await waitFor('the replica to sync', 20_000, async () =>
-        (await probe.info('replication')).includes('master_link_status:up'),
-      );
-      probe.disconnect();
-      await waitFor('the sentinels to reach quorum', 30_000, async () => {
-        for (const port of sentinelPorts) {
-          if (!String(await sentinelSays(port, ['CKQUORUM', NAME])).startsWith('OK 3'))
-            return false;
-        }
-        return true;
-      });
-      // Sentinels learn of replicas from the master's INFO, polled every 10 s: a master killed
-      // before every sentinel knows the replica cannot be failed over, whatever the client does.
-      await waitFor('the sentinels to see the replica', 30_000, async () => {
-        for (const port of sentinelPorts) {
-          const replicas = await sentinelSays(port, ['REPLICAS', NAME]);
-          if (!Array.isArray(replicas) || replicas.length === 0) return false;
-        }
-        return true;
-      });
-    });
-    afterAll(async () => {
-      try {
-        await store?.close();
-      } finally {
-        for (const p of [...(sentinels ?? []), replica, master]) await p?.dispose();
-      }
-    });
-
-    it('keeps replicated sessions, answers every call during the failover within the timeout, and recovers by itself', async () => {
-      const hosts = sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',');
-      store = await createStore(
-        `redis+sentinel://${hosts}/${NAME}?client=${client}&timeout=${TIMEOUT}&connectTimeout=2000&prefix=fo:`,
-      );
-      const keys = Array.from({ length: 50 }, newKey);
-      for (const [i, key] of keys.entries())
-        await store.write(
-          key,
-          { create: true, set: { i }, userId: 'fo-user' },
-          Date.now() + 600_000,
+    describe.each(['killed', 'frozen'] as const)('master %s', (how) => {
+      let master: RedisProcess;
+      let replica: RedisProcess;
+      let sentinels: RedisProcess[];
+      let store: Store | undefined;
+      beforeAll(async () => {
+        master = redisProcess(masterPort);
+        replica = redisProcess(replicaPort, ['--replicaof', '127.0.0.1', String(masterPort)]);
+        const conf = [
+          `sentinel monitor ${NAME} 127.0.0.1 ${masterPort} 2`,
+          `sentinel down-after-milliseconds ${NAME} 1000`,
+          `sentinel failover-timeout ${NAME} 3000`,
+        ].join('\n');
+        sentinels = sentinelPorts.map((port) => redisProcess(port, [], conf));
+        await master.start();
+        await replica.start();
+        for (const s of sentinels) await s.start();
+        const probe = new Redis({ port: replicaPort, host: '127.0.0.1' });
+        await waitFor('the replica to sync', 20_000, async () =>
+          (await probe.info('replication')).includes('master_link_status:up'),
         );
-      const direct = new Redis({ port: masterPort, host: '127.0.0.1' });
-      expect(await direct.call('WAIT', '1', '2000')).toBe(1);
-      direct.disconnect();
-
-      await master.stop(true);
-      const killedAt = Date.now();
-      const failures: { code: unknown; ms: number; message: string }[] = [];
-      let successes = 0;
-      let recoveredAt: number | undefined;
-      while (Date.now() - killedAt < RECOVERY_LIMIT && successes < 10) {
-        const calls = await Promise.all(
-          Array.from({ length: 5 }, async (_, j) => {
-            const started = Date.now();
-            try {
-              await (j % 2 === 0
-                ? store!.get(keys[j]!)
-                : store!.write(keys[j]!, { incr: { writes: 1 } }, Date.now() + 600_000));
-              return { ok: true, ms: Date.now() - started, code: undefined, message: '' };
-            } catch (error) {
-              return {
-                ok: false,
-                ms: Date.now() - started,
-                code: isTesseraError(error) ? error.code : String(error),
-                message: error instanceof Error ? error.message : String(error),
-              };
-            }
-          }),
-        );
-        for (const call of calls) {
-          if (call.ok) {
-            successes++;
-            recoveredAt ??= Date.now();
-          } else {
-            failures.push({ code: call.code, ms: call.ms, message: call.message });
-            successes = 0;
-            recoveredAt = undefined;
+        probe.disconnect();
+        await waitFor('the sentinels to reach quorum', 30_000, async () => {
+          for (const port of sentinelPorts) {
+            if (!String(await sentinelSays(port, ['CKQUORUM', NAME])).startsWith('OK 3'))
+              return false;
           }
+          return true;
+        });
+        // Sentinels learn of replicas from the master's INFO, polled every 10 s: a master killed
+        // before every sentinel knows the replica cannot be failed over, whatever the client does.
+        await waitFor('the sentinels to see the replica', 30_000, async () => {
+          for (const port of sentinelPorts) {
+            const replicas = await sentinelSays(port, ['REPLICAS', NAME]);
+            if (!Array.isArray(replicas) || replicas.length === 0) return false;
+          }
+          return true;
+        });
+      });
+      afterAll(async () => {
+        try {
+          await store?.close();
+        } finally {
+          for (const p of [...(sentinels ?? []), replica, master]) await p?.dispose();
         }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      console.log(
-        `[tessera] sentinel failover (${client}): ${failures.length} calls failed (slowest answer ${Math.max(0, ...failures.map((f) => f.ms))} ms, codes ${[...new Set(failures.map((f) => String(f.code)))].join('/')}), recovered ${recoveredAt === undefined ? 'never' : `${recoveredAt - killedAt} ms`} after the kill`,
-      );
-      if (recoveredAt === undefined) {
-        // Say why, so a failure on a loaded CI machine can be told apart from a client bug.
-        const views = await Promise.all(
-          sentinelPorts.map((port) => sentinelSays(port, ['GET-MASTER-ADDR-BY-NAME', NAME])),
+      });
+
+      it('keeps replicated sessions, answers every call during the failover within the timeout, and recovers by itself', async () => {
+        const hosts = sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',');
+        store = await createStore(
+          `redis+sentinel://${hosts}/${NAME}?client=${client}&timeout=${TIMEOUT}&connectTimeout=2000&prefix=fo:`,
         );
-        const messages = [...new Set(failures.slice(-20).map((f) => f.message))];
-        expect.fail(
-          `no recovery within ${RECOVERY_LIMIT} ms; sentinels name ${JSON.stringify(views)} as master; last errors: ${messages.join(' | ')}`,
+        const keys = Array.from({ length: 50 }, newKey);
+        for (const [i, key] of keys.entries())
+          await store.write(
+            key,
+            { create: true, set: { i }, userId: 'fo-user' },
+            Date.now() + 600_000,
+          );
+        const direct = new Redis({ port: masterPort, host: '127.0.0.1' });
+        expect(await direct.call('WAIT', '1', '2000')).toBe(1);
+        direct.disconnect();
+
+        // Killed: its connections drop at once. Frozen (SIGSTOP): they hang, as behind a partition.
+        if (how === 'killed') await master.stop(true);
+        else await master.pause();
+        const killedAt = Date.now();
+        const failures: { code: unknown; ms: number; message: string }[] = [];
+        let successes = 0;
+        let recoveredAt: number | undefined;
+        while (Date.now() - killedAt < RECOVERY_LIMIT && successes < 10) {
+          const calls = await Promise.all(
+            Array.from({ length: 5 }, async (_, j) => {
+              const started = Date.now();
+              try {
+                await (j % 2 === 0
+                  ? store!.get(keys[j]!)
+                  : store!.write(keys[j]!, { incr: { writes: 1 } }, Date.now() + 600_000));
+                return { ok: true, ms: Date.now() - started, code: undefined, message: '' };
+              } catch (error) {
+                return {
+                  ok: false,
+                  ms: Date.now() - started,
+                  code: isTesseraError(error) ? error.code : String(error),
+                  message: error instanceof Error ? error.message : String(error),
+                };
+              }
+            }),
+          );
+          for (const call of calls) {
+            if (call.ok) {
+              successes++;
+              recoveredAt ??= Date.now();
+            } else {
+              failures.push({ code: call.code, ms: call.ms, message: call.message });
+              successes = 0;
+              recoveredAt = undefined;
+            }
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        console.log(
+          `[tessera] sentinel failover (${client}, master ${how}): ${failures.length} calls failed (slowest answer ${Math.max(0, ...failures.map((f) => f.ms))} ms, codes ${[...new Set(failures.map((f) => String(f.code)))].join('/')}), recovered ${recoveredAt === undefined ? 'never' : `${recoveredAt - killedAt} ms`} after the master went down`,
         );
-      }
-      expect(failures.length).toBeGreaterThan(0);
-      for (const failure of failures) {
-        expect(['STORE_UNAVAILABLE', 'STORE_TIMEOUT']).toContain(failure.code);
-        expect(failure.ms).toBeLessThan(TIMEOUT + 500);
-      }
-      const promoted = (await sentinelSays(sentinelPorts[0], [
-        'GET-MASTER-ADDR-BY-NAME',
-        NAME,
-      ])) as string[];
-      expect(promoted[1]).toBe(String(replicaPort));
-      for (const [i, key] of keys.entries()) expect((await store.get(key))?.data['i']).toBe(i);
-      expect((await store.byUser!('fo-user')).length).toBe(50);
-      const fresh = newKey();
-      await store.write(fresh, { create: true, set: { after: true } }, Date.now() + 60_000);
-      expect((await store.get(fresh))?.data).toEqual({ after: true });
-    }, 90_000);
+        if (recoveredAt === undefined) {
+          // Say why, so a failure on a loaded CI machine can be told apart from a client bug.
+          const views = await Promise.all(
+            sentinelPorts.map((port) => sentinelSays(port, ['GET-MASTER-ADDR-BY-NAME', NAME])),
+          );
+          const messages = [...new Set(failures.slice(-20).map((f) => f.message))];
+          expect.fail(
+            `no recovery within ${RECOVERY_LIMIT} ms; sentinels name ${JSON.stringify(views)} as master; last errors: ${messages.join(' | ')}`,
+          );
+        }
+        expect(failures.length).toBeGreaterThan(0);
+        for (const failure of failures) {
+          expect(['STORE_UNAVAILABLE', 'STORE_TIMEOUT']).toContain(failure.code);
+          expect(failure.ms).toBeLessThan(TIMEOUT + 500);
+        }
+        const promoted = (await sentinelSays(sentinelPorts[0], [
+          'GET-MASTER-ADDR-BY-NAME',
+          NAME,
+        ])) as string[];
+        expect(promoted[1]).toBe(String(replicaPort));
+        for (const [i, key] of keys.entries()) expect((await store.get(key))?.data['i']).toBe(i);
+        expect((await store.byUser!('fo-user')).length).toBe(50);
+        const fresh = newKey();
+        await store.write(fresh, { create: true, set: { after: true } }, Date.now() + 60_000);
+        expect((await store.get(fresh))?.data).toEqual({ after: true });
+      }, 90_000);
+    });
   },
 );

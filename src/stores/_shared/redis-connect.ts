@@ -138,7 +138,11 @@ function createIoRedis(
       ...(t.isTls ? { enableTLSForSentinelMode: true } : {}),
       sentinelRetryStrategy: backoff,
       sentinelCommandTimeout: o.connectTimeout,
-      failoverDetector: true,
+      // No `failoverDetector`: in ioredis 5–6 its +switch-master handler can cancel a reconnection
+      // in flight, which ends the client for good ("Connection is closed." on every call after the
+      // failover; redis/ioredis#1683, and seen here under load). A killed master drops our socket;
+      // a hung one is dropped by `socketTimeout`; a demoted one answers READONLY (below). Each
+      // makes the client ask the sentinels again.
       // A demoted master answers writes with READONLY: reconnect, asking the sentinels again.
       reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
       ...o.clientOptions,
