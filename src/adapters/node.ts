@@ -169,44 +169,31 @@ function originalsOf(proto: object | null): Writers {
 }
 
 /**
- * The interceptors set on a response itself: its hold is under HOLD; once released they pass on
- * to what they wrapped (a middleware may have kept a reference to them).
+ * The interceptors, each finding its hold its own way: those set on a response itself under HOLD,
+ * those set on a prototype in `holds` (so a response held by own interceptors that wrap them
+ * passes through them untouched). Not held: the original methods; released: what the hold
+ * wrapped (a middleware may have kept a reference to an interceptor).
  */
-function ownInterceptor(method: Method): Writer {
-  return function (this: ServerResponse, ...args: unknown[]): unknown {
-    const hold = (this as Holding)[HOLD];
-    if (hold === undefined)
-      return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
-    if (hold.isReleased) return hold.writers[method].apply(this, args);
-    return hold.queue === undefined
-      ? first(this, hold, method, args)
-      : queued(this, hold, method, args);
+function interceptors(holdOn: (res: ServerResponse) => Hold | undefined): Writers {
+  const make = (method: Method): Writer =>
+    function (this: ServerResponse, ...args: unknown[]): unknown {
+      const hold = holdOn(this);
+      if (hold === undefined)
+        return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
+      if (hold.isReleased) return hold.writers[method].apply(this, args);
+      return hold.queue === undefined
+        ? first(this, hold, method, args)
+        : queued(this, hold, method, args);
+    };
+  return {
+    writeHead: make('writeHead'),
+    write: make('write'),
+    end: make('end'),
+    flushHeaders: make('flushHeaders'),
   };
 }
-
-/**
- * The interceptors set on a prototype: they hold only responses registered in `holds`. Others
- * (not held, released, or held by own interceptors wrapping these) go to the original methods.
- */
-function protoInterceptor(method: Method): Writer {
-  return function (this: ServerResponse, ...args: unknown[]): unknown {
-    const hold = holds.get(this);
-    if (hold === undefined || hold.isReleased)
-      return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
-    return hold.queue === undefined
-      ? first(this, hold, method, args)
-      : queued(this, hold, method, args);
-  };
-}
-
-const interceptors = (make: (method: Method) => Writer): Writers => ({
-  writeHead: make('writeHead'),
-  write: make('write'),
-  end: make('end'),
-  flushHeaders: make('flushHeaders'),
-});
-const OWN_INTERCEPTORS = interceptors(ownInterceptor);
-const PROTO_INTERCEPTORS = interceptors(protoInterceptor);
+const OWN_INTERCEPTORS = interceptors((res) => (res as Holding)[HOLD]);
+const PROTO_INTERCEPTORS = interceptors((res) => holds.get(res));
 
 function queued(res: ServerResponse, hold: Hold, method: Method, args: unknown[]): unknown {
   hold.queue!.push({ method, args });

@@ -3,7 +3,7 @@
  * sessions across devices.
  */
 import { isLive } from './delta.js';
-import { TesseraError, storeFailure } from './errors.js';
+import { TesseraError } from './errors.js';
 import { storeKey } from './id.js';
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from './options.js';
 import { SessionState, type Session, type SessionData, type SessionHost } from './session.js';
@@ -104,26 +104,14 @@ export function createSessionManager<Data extends SessionData = SessionData>(
     s.record = undefined;
   };
 
-  /** Not async: the store's promise and one `then` are all a read costs. */
+  /** Not async: the store's promise and one `then` are all a read from a local store costs. */
   function load(s: SessionState): Promise<StoreRecord | undefined> {
     const key = keyOf(s);
-    if (!store.isLocal)
-      return bounded(store.name, 'get', o.storeTimeout, () => storeOf(s).get(key)).then((record) =>
-        loaded(s, key, record),
-      );
-    // A local store needs no timer: its failures are mapped in the same `then`.
-    let pending: Promise<StoreRecord | undefined>;
-    try {
-      pending = storeOf(s).get(key);
-    } catch (error) {
-      return Promise.reject(storeFailure(store.name, 'get', error));
-    }
-    return pending.then(
-      (record) => loaded(s, key, record),
-      (error: unknown) => {
-        throw storeFailure(store.name, 'get', error);
-      },
-    );
+    const get = (): Promise<StoreRecord | undefined> => storeOf(s).get(key);
+    const accept = (record: StoreRecord | undefined) => loaded(s, key, record);
+    return store.isLocal
+      ? unbounded(store.name, 'get', get, accept)
+      : bounded(store.name, 'get', o.storeTimeout, get).then(accept);
   }
 
   function loaded(

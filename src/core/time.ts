@@ -49,10 +49,19 @@ export function bounded<T>(
   });
 }
 
-/** Runs a store operation of a store that never waits on I/O: only wraps its failures. */
-export function unbounded<T>(storeName: string, op: string, run: () => Promise<T>): Promise<T> {
+/**
+ * Runs a store operation of a store that never waits on I/O: only wraps its failures. `then`, when
+ * given, continues with the result in the same step (no promise of its own on the read path).
+ */
+export function unbounded<T, R = T>(
+  storeName: string,
+  op: string,
+  run: () => Promise<T>,
+  then?: (value: T) => R | PromiseLike<R>,
+): Promise<R> {
   try {
-    return run().catch((error: unknown) => {
+    // Without `then`, R is T and the value passes through.
+    return run().then<R, never>(then, (error: unknown) => {
       throw storeFailure(storeName, op, error);
     });
   } catch (error) {
