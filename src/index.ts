@@ -1,8 +1,8 @@
 /**
  * @module tessera: the session manager, its types and errors, and the store registry.
  *
- * Left out on purpose: stores other than memory (import `tessera/stores/<name>`, so their drivers
- * stay optional) and adapters (`tessera/node`, `tessera/express`, …).
+ * Left out on purpose: stores other than memory (import `tessera-session/stores/<name>`, so their drivers
+ * stay optional) and adapters (`tessera-session/node`, `tessera-session/express`, …).
  */
 export { createSessionManager } from './core/manager.js';
 export type { SessionManager, ResponseHeaders } from './core/manager.js';

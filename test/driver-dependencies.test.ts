@@ -23,7 +23,8 @@ function packagesImportedBy(file: string): string[] {
   const names = new Set<string>();
   for (const match of source.matchAll(IMPORT)) {
     const spec = match[1]!;
-    if (spec.startsWith('node:') || builtinModules.includes(spec) || spec === 'tessera') continue;
+    if (spec.startsWith('node:') || builtinModules.includes(spec) || spec === 'tessera-session')
+      continue;
     names.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
   }
   return [...names];

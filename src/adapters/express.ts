@@ -121,8 +121,8 @@ const savesOn = (status: number): boolean => status < 500;
  *
  * @example
  * import express from 'express'
- * import { createSessionManager } from 'tessera'
- * import { expressSession } from 'tessera/express'
+ * import { createSessionManager } from 'tessera-session'
+ * import { expressSession } from 'tessera-session/express'
  *
  * const sessions = createSessionManager<{ count: number }>()
  * const app = express()

@@ -146,8 +146,8 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
  *
  * @example
  * import Fastify from 'fastify'
- * import { createSessionManager } from 'tessera'
- * import { fastifySession } from 'tessera/fastify'
+ * import { createSessionManager } from 'tessera-session'
+ * import { fastifySession } from 'tessera-session/fastify'
  *
  * const app = Fastify()
  * await app.register(fastifySession, { manager: createSessionManager() })
@@ -155,6 +155,6 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
  */
 export const fastifySession: FastifyPluginCallback<FastifySessionOptions> = Object.assign(plugin, {
   [Symbol.for('skip-override')]: true,
-  [Symbol.for('fastify.display-name')]: 'tessera',
-  [Symbol.for('plugin-meta')]: { name: 'tessera', fastify: '5.x' },
+  [Symbol.for('fastify.display-name')]: 'tessera-session',
+  [Symbol.for('plugin-meta')]: { name: 'tessera-session', fastify: '5.x' },
 });

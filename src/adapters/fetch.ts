@@ -81,8 +81,8 @@ export async function commitSession<Data extends SessionData>(
  * failure), as it answers a failed commit. No session cookie goes out with an error.
  *
  * @example
- * import { createSessionManager } from 'tessera'
- * import { withSessions } from 'tessera/fetch'
+ * import { createSessionManager } from 'tessera-session'
+ * import { withSessions } from 'tessera-session/fetch'
  *
  * const sessions = createSessionManager<{ count: number }>()
  * // Next.js: app/count/route.ts

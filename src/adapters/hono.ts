@@ -46,8 +46,8 @@ const nodeServerIp = (c: Context): string | undefined =>
  *
  * @example
  * import { Hono } from 'hono'
- * import { createSessionManager } from 'tessera'
- * import { honoSession, type SessionEnv } from 'tessera/hono'
+ * import { createSessionManager } from 'tessera-session'
+ * import { honoSession, type SessionEnv } from 'tessera-session/hono'
  *
  * type Data = { count: number }
  * const app = new Hono<SessionEnv<Data>>()

@@ -28,8 +28,8 @@ export interface SessionContext<Data extends SessionData = SessionData> {
  *
  * @example
  * import Koa from 'koa'
- * import { createSessionManager } from 'tessera'
- * import { koaSession } from 'tessera/koa'
+ * import { createSessionManager } from 'tessera-session'
+ * import { koaSession } from 'tessera-session/koa'
  *
  * const sessions = createSessionManager<{ count: number }>()
  * const app = new Koa().use(koaSession(sessions)).use(async (ctx) => {

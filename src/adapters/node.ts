@@ -310,8 +310,8 @@ function mergeSetCookie(call: Call, headers: ResponseHeaders): unknown[] {
  *
  * @example
  * import { createServer } from 'node:http'
- * import { createSessionManager } from 'tessera'
- * import { withSessions } from 'tessera/node'
+ * import { createSessionManager } from 'tessera-session'
+ * import { withSessions } from 'tessera-session/node'
  *
  * const sessions = createSessionManager<{ count: number }>()
  * createServer(withSessions(sessions, async (req, res) => {

@@ -59,8 +59,8 @@ interface Outcome {
  * Creates a session manager.
  *
  * @example
- * import { createSessionManager } from 'tessera'
- * import { withSessions } from 'tessera/node'
+ * import { createSessionManager } from 'tessera-session'
+ * import { withSessions } from 'tessera-session/node'
  *
  * const sessions = createSessionManager<{ count: number }>({ idleTimeout: 30 * 60_000 })
  * http.createServer(withSessions(sessions, async (req, res) => {

@@ -51,8 +51,8 @@ type SessionBody = session.SessionData;
  *
  * @example
  * import session from 'express-session'
- * import { expressSessionStore } from 'tessera/migrate/express-session-store'
- * import { redisStore } from 'tessera/stores/redis'
+ * import { expressSessionStore } from 'tessera-session/migrate/express-session-store'
+ * import { redisStore } from 'tessera-session/stores/redis'
  *
  * app.use(session({ secret, resave: false, saveUninitialized: false,
  *   store: expressSessionStore(redisStore({ url: process.env.REDIS_URL })) }))

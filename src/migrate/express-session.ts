@@ -86,7 +86,7 @@ interface Migration<Data extends SessionData> {
  *
  * @example
  * import { createClient } from 'redis'
- * import { migrateExpressSession, connectRedisSource } from 'tessera/migrate/express-session'
+ * import { migrateExpressSession, connectRedisSource } from 'tessera-session/migrate/express-session'
  *
  * const legacy = await createClient({ url: process.env.REDIS_URL }).connect()
  * const sessions = migrateExpressSession(createSessionManager({ store }), {

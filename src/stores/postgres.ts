@@ -112,7 +112,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
       query_timeout: timeout,
       statement_timeout: timeout,
       allowExitOnIdle: true,
-      application_name: 'tessera',
+      application_name: 'tessera-session',
       ...base,
     });
     // An idle client losing its connection emits `error` on the pool; unheard, it would crash the process.

@@ -1,5 +1,5 @@
 /**
- * The adapter contract against tessera/express, on Express 5, Express 4 and Connect, plus what is
+ * The adapter contract against tessera-session/express, on Express 5, Express 4 and Connect, plus what is
  * particular to Express: errors reaching Express's error handlers, and its `trust proxy` setting.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -89,7 +89,7 @@ runAdapterContract({
   },
 });
 
-describe('tessera/express: what is particular to Express', () => {
+describe('tessera-session/express: what is particular to Express', () => {
   const running: RunningApp[] = [];
   afterEach(async () => {
     for (const app of running.splice(0)) await app.close();

@@ -1,5 +1,5 @@
 /**
- * The adapter contract against tessera/fastify on Fastify 5, plus what is particular to Fastify:
+ * The adapter contract against tessera-session/fastify on Fastify 5, plus what is particular to Fastify:
  * errors reaching its error handler, `trustProxy`, hijacked replies and plugin registration.
  */
 import { Readable } from 'node:stream';
@@ -51,7 +51,7 @@ runAdapterContract({
   start: async (manager) => start(await contractApp(manager)),
 });
 
-describe('tessera/fastify: what is particular to Fastify', () => {
+describe('tessera-session/fastify: what is particular to Fastify', () => {
   const running: RunningApp[] = [];
   afterEach(async () => {
     for (const app of running.splice(0)) await app.close();

@@ -1,5 +1,5 @@
 /**
- * The adapter contract against tessera/fetch: plain Web Request/Response handlers, served by
+ * The adapter contract against tessera-session/fetch: plain Web Request/Response handlers, served by
  * @hono/node-server's bridge, plus loadSession/commitSession for frameworks that return responses.
  */
 import type { Server } from 'node:http';
@@ -50,7 +50,7 @@ function contractHandler(
 
 runAdapterContract({ name: 'Fetch API', start: (manager) => serve(contractHandler(manager)) });
 
-describe('tessera/fetch: loadSession and commitSession', () => {
+describe('tessera-session/fetch: loadSession and commitSession', () => {
   const running: RunningApp[] = [];
   afterEach(async () => {
     for (const app of running.splice(0)) await app.close();

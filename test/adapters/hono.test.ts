@@ -1,5 +1,5 @@
 /**
- * The adapter contract against tessera/hono on Hono 4 (served by @hono/node-server), plus what is
+ * The adapter contract against tessera-session/hono on Hono 4 (served by @hono/node-server), plus what is
  * particular to Hono: `app.onError`, responses with immutable headers, and typed `c.get('session')`.
  */
 import type { Server } from 'node:http';
@@ -38,7 +38,7 @@ function contractApp(manager: SessionManager<ContractData>): Hono<SessionEnv<Con
 
 runAdapterContract({ name: 'Hono 4', start: (manager) => serve(contractApp(manager)) });
 
-describe('tessera/hono: what is particular to Hono', () => {
+describe('tessera-session/hono: what is particular to Hono', () => {
   const running: RunningApp[] = [];
   afterEach(async () => {
     for (const app of running.splice(0)) await app.close();

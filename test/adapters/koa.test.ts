@@ -1,5 +1,5 @@
 /**
- * The adapter contract against tessera/koa, on Koa 3 and Koa 2, plus what is particular to Koa:
+ * The adapter contract against tessera-session/koa, on Koa 3 and Koa 2, plus what is particular to Koa:
  * errors reaching Koa's error handling, `app.proxy`, and responses written straight to `ctx.res`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -45,7 +45,7 @@ function contractApp(Framework: typeof Koa, manager: SessionManager<ContractData
 runAdapterContract({ name: 'Koa 3', start: (manager) => serve(contractApp(Koa, manager)) });
 runAdapterContract({ name: 'Koa 2', start: (manager) => serve(contractApp(Koa2, manager)) });
 
-describe('tessera/koa: what is particular to Koa', () => {
+describe('tessera-session/koa: what is particular to Koa', () => {
   const running: RunningApp[] = [];
   afterEach(async () => {
     for (const app of running.splice(0)) await app.close();

@@ -1,5 +1,5 @@
 /**
- * The adapter contract against the node:http adapter (tessera/node).
+ * The adapter contract against the node:http adapter (tessera-session/node).
  */
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ runAdapterContract({
     ),
 });
 
-describe('tessera/node: what is particular to node:http', () => {
+describe('tessera-session/node: what is particular to node:http', () => {
   it('a change made right after the head was written throws ALREADY_COMMITTED instead of being lost', async () => {
     const manager = createSessionManager<ContractData>({ store: probeStore() });
     const app = await listen(
