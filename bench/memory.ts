@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { storeKey } from '../src/core/id.js';
-import { memoryStore } from '../src/stores/memory.js';
+import { memoryStore } from '../src/stores/memory/index.js';
 import { testClockFor } from './_clock.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

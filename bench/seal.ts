@@ -17,7 +17,7 @@ import { sealData, unsealData } from 'iron-session';
 import { storeKey } from '../src/core/id.js';
 import { createSealer } from '../src/core/seal.js';
 import type { SealedRequest } from '../src/core/store.js';
-import { cookieStore } from '../src/stores/cookie.js';
+import { cookieStore } from '../src/stores/cookie/index.js';
 
 const ROUNDS = Number(process.env['BENCH_SEAL_ROUNDS'] ?? 7);
 const ROUND_MS = Number(process.env['BENCH_SEAL_MS'] ?? 400);

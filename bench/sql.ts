@@ -12,9 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSessionManager, type Store } from '../src/index.js';
-import { postgresStore } from '../src/stores/postgres.js';
-import { mysqlStore } from '../src/stores/mysql.js';
-import { sqliteStore } from '../src/stores/sqlite.js';
+import { postgresStore } from '../src/stores/postgres/index.js';
+import { mysqlStore } from '../src/stores/mysql/index.js';
+import { sqliteStore } from '../src/stores/sqlite/index.js';
 import { browser } from '../test/support/requests.js';
 import { isListening, SERVICES } from '../test/support/services.js';
 import {

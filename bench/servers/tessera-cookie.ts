@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { withSessions } from '../../src/adapters/node.js';
 import { createSessionManager } from '../../src/index.js';
-import { cookieStore } from '../../src/stores/cookie.js';
+import { cookieStore } from '../../src/stores/cookie/index.js';
 import { listen, payload, SECRET } from '../_server.js';
 
 const sessions = createSessionManager<{ count: number }>({

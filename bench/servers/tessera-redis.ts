@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { createClient } from 'redis';
 import { expressSession, type RequestWithSession } from '../../src/adapters/express.js';
 import { createSessionManager, type Store } from '../../src/index.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { listen, onStop, REDIS_URL } from '../_server.js';
 
 type Data = { count: number };

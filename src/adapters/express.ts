@@ -3,8 +3,8 @@
  * `req.session` and commits it before the response head goes out.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import type { SessionManager } from '../core/manager.js';
-import type { Session, SessionData } from '../core/session.js';
+import type { SessionManager } from '../core/manager/index.js';
+import type { Session, SessionData } from '../core/session/index.js';
 import type { SessionRequest } from '../core/transport/index.js';
 import { commitBeforeHeaders } from './node.js';
 import { isNodeSecure, nodeHeader, nodeIp } from './_shared/request.js';

@@ -4,8 +4,8 @@
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../core/errors.js';
-import type { SessionManager } from '../core/manager.js';
-import type { Session, SessionData } from '../core/session.js';
+import type { SessionManager } from '../core/manager/index.js';
+import type { Session, SessionData } from '../core/session/index.js';
 import type { SessionRequest } from '../core/transport/index.js';
 import { commitBeforeHeaders, isHeld, sendError } from './node.js';
 import { nodeHeader } from './_shared/request.js';

@@ -3,8 +3,8 @@
  * (Next.js route handlers, Remix and React Router, Bun, Deno, Cloudflare Workers, `@hono/node-server`).
  */
 import { isTesseraError } from '../core/errors.js';
-import type { SessionManager } from '../core/manager.js';
-import type { Session, SessionData } from '../core/session.js';
+import type { SessionManager } from '../core/manager/index.js';
+import type { Session, SessionData } from '../core/session/index.js';
 import { webSessionRequest } from './_shared/request.js';
 import { errorResponse, withHeaders } from './_shared/web.js';
 

@@ -4,8 +4,8 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { isTesseraError } from '../core/errors.js';
-import type { SessionManager } from '../core/manager.js';
-import type { Session, SessionData } from '../core/session.js';
+import type { SessionManager } from '../core/manager/index.js';
+import type { Session, SessionData } from '../core/session/index.js';
 import { webSessionRequest } from './_shared/request.js';
 import { addHeaders, errorResponse } from './_shared/web.js';
 

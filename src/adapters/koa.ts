@@ -3,8 +3,8 @@
  * commits it after the downstream middleware ran, before Koa sends the response.
  */
 import type Koa from 'koa';
-import type { SessionManager } from '../core/manager.js';
-import type { Session, SessionData } from '../core/session.js';
+import type { SessionManager } from '../core/manager/index.js';
+import type { Session, SessionData } from '../core/session/index.js';
 import { commitBeforeHeaders } from './node.js';
 import { nodeSessionRequest } from './_shared/request.js';
 

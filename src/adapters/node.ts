@@ -5,8 +5,8 @@ import { OutgoingMessage, ServerResponse, type IncomingMessage } from 'node:http
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { isTesseraError } from '../core/errors.js';
-import type { ResponseHeaders, SessionManager } from '../core/manager.js';
-import type { Session, SessionData } from '../core/session.js';
+import type { ResponseHeaders, SessionManager } from '../core/manager/index.js';
+import type { Session, SessionData } from '../core/session/index.js';
 import type { SessionRequest } from '../core/transport/index.js';
 
 /** A node:http request with its session. */

@@ -2,11 +2,13 @@
  * @module Applying a delta to a record in memory, for stores that hold records as objects
  * (memory, file, cookie). Server-side stores apply deltas in their own atomic statements.
  */
-import { capExpiry, type Delta, type JsonValue, type StoreRecord } from './store.js';
+import { capExpiry, dropExpiredKeys, isLive } from './expiry.js';
+import type { Delta, JsonValue, StoreRecord } from './store.js';
 
 /**
  * The record after `delta`, as a new object (the input is not changed), or `undefined` when the
  * delta may not apply (no live record and no `create`). Also returns the counters of `delta.incr`.
+ * Per-key deadlines (`delta.expire`) are kept; keys already past theirs count as absent.
  */
 export function applyDelta(
   current: StoreRecord | undefined,
@@ -14,11 +16,24 @@ export function applyDelta(
   expiresAt: number,
   now: number,
 ): { record: StoreRecord; counters: Record<string, number> | undefined } | undefined {
-  const live = current !== undefined && isLive(current, now) ? current : undefined;
+  const live =
+    current !== undefined && isLive(current, now) ? dropExpiredKeys(current, now) : undefined;
   if (live === undefined && !delta.create) return undefined;
   const data: Record<string, JsonValue> = live && !delta.replace ? { ...live.data } : {};
-  if (delta.unset) for (const key of delta.unset) delete data[key];
-  if (delta.set) Object.assign(data, delta.set);
+  let deadlines: Record<string, number> | undefined =
+    live?.keyExpiresAt && !delta.replace ? { ...live.keyExpiresAt } : undefined;
+  if (delta.unset)
+    for (const key of delta.unset) {
+      delete data[key];
+      if (deadlines) delete deadlines[key];
+    }
+  if (delta.set) {
+    Object.assign(data, delta.set);
+    if (deadlines) for (const key in delta.set) delete deadlines[key];
+  }
+  if (delta.expire)
+    for (const key in delta.expire)
+      if (Object.hasOwn(data, key)) (deadlines ??= {})[key] = delta.expire[key]!;
   let counters: Record<string, number> | undefined;
   if (delta.incr) {
     counters = {};
@@ -40,13 +55,6 @@ export function applyDelta(
   if (userId !== undefined) record.userId = userId;
   const meta = delta.meta ?? live?.meta;
   if (meta !== undefined) record.meta = meta;
+  if (deadlines !== undefined && Object.keys(deadlines).length > 0) record.keyExpiresAt = deadlines;
   return { record, counters };
-}
-
-/** Whether a record is still live at `now`. */
-export function isLive(record: StoreRecord, now: number): boolean {
-  return (
-    record.expiresAt > now &&
-    (record.absoluteExpiresAt === undefined || record.absoluteExpiresAt > now)
-  );
 }

@@ -3,7 +3,9 @@
  */
 import { jsonCodec, type Codec } from './codec.js';
 import { TesseraError } from './errors.js';
+import type { ExpiryPolicy } from './expiry.js';
 import { createIdScheme, type IdScheme } from './id.js';
+import { combineObservers, type Observer, type Observers } from './observer.js';
 import type { StandardSchemaV1 } from './schema.js';
 import { systemClock, type Clock, type Store } from './store.js';
 import { checkDuration, HOUR, MINUTE } from './time.js';
@@ -55,6 +57,12 @@ export interface SessionManagerOptions {
   gcInterval?: number | false | undefined;
   /** Called with errors that happen off the request path (background clean-up, GC). */
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * Receivers of what the manager does: store calls, commits, session lifecycle events, errors,
+   * GC passes (metrics, tracing, debug logs attach here). None by default, at no cost.
+   * @default []
+   */
+  observers?: readonly Observer[] | undefined;
   /** The clock; tests pass one they can move. @default Date.now */
   clock?: Clock | undefined;
 }
@@ -62,10 +70,7 @@ export interface SessionManagerOptions {
 /** Options resolved and checked. */
 export interface ResolvedOptions {
   store: Store | undefined;
-  idleTimeout: number;
-  absoluteTimeout: number | undefined;
-  /** How close to the deadline a read must come before it touches: idleTimeout - touchAfter. */
-  touchWithin: number;
+  expiry: ExpiryPolicy;
   cookie: CookieCodec;
   isPersistentCookie: boolean;
   transports: Transports;
@@ -74,10 +79,13 @@ export interface ResolvedOptions {
   codec: Codec;
   schema: StandardSchemaV1 | undefined;
   storeTimeout: number;
+  /** Whether `storeTimeout` was given (rather than defaulted). */
+  isStoreTimeoutExplicit: boolean;
   maxSessionsPerUser: number | undefined;
   sessionLimitPolicy: SessionLimitPolicy;
   gcInterval: number | undefined;
   onError: (error: unknown) => void;
+  observers: Observers;
   clock: Clock;
 }
 
@@ -133,9 +141,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
   const cookieOptions = options.cookie ?? {};
   return {
     store,
-    idleTimeout,
-    absoluteTimeout,
-    touchWithin: idleTimeout - touchAfter,
+    expiry: { idleTimeout, absoluteTimeout, touchWithin: idleTimeout - touchAfter },
     cookie: createCookieCodec(cookieOptions),
     isPersistentCookie: cookieOptions.maxAge !== undefined && cookieOptions.maxAge !== 'session',
     transports: resolveTransports(options.transport),
@@ -144,10 +150,12 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     codec: options.codec ?? jsonCodec,
     schema,
     storeTimeout: checkDuration('storeTimeout', options.storeTimeout, 2000),
+    isStoreTimeoutExplicit: options.storeTimeout !== undefined,
     maxSessionsPerUser,
     sessionLimitPolicy: policy,
     gcInterval,
     onError: options.onError ?? (() => {}),
+    observers: combineObservers(options.observers),
     clock: options.clock ?? systemClock,
   };
 }

@@ -33,6 +33,11 @@ export interface StoreRecord {
   userId?: string;
   /** Device information recorded at login. */
   meta?: SessionMeta;
+  /**
+   * Deadlines of single keys (epoch ms), for keys written with one (`Delta.expire`). Only stores
+   * with {@link Store.hasKeyExpiry} keep it; they never return a key past its deadline.
+   */
+  keyExpiresAt?: Record<string, number>;
 }
 
 /**
@@ -60,6 +65,13 @@ export interface Delta {
   userId?: string | null;
   /** Replace the device information. */
   meta?: SessionMeta;
+  /**
+   * Deadlines (epoch ms) for keys of this delta's `set`: from its deadline on, a key reads as
+   * absent, while the session's own deadline stays as it is (one-time codes, short-lived tokens).
+   * A key set without an entry here loses any deadline it had; `unset` and `replace` drop the
+   * deadlines of the keys they remove. Only for stores with {@link Store.hasKeyExpiry}.
+   */
+  expire?: Record<string, number>;
 }
 
 /** What {@link Store.write} reports. */
@@ -105,6 +117,22 @@ export interface ScanPage {
   cursor?: string;
 }
 
+/**
+ * A change to the stored sessions, as a {@link Store.watch} feed reports it: a record written
+ * (created, changed, bound, renamed to this key) or destroyed (destroyed, revoked, renamed away)
+ * by any process. Touches are not reported: they move a deadline, never data.
+ */
+export type StoreChange =
+  | { readonly kind: 'write' | 'destroy'; readonly key: string }
+  /**
+   * The feed lost its connection (`isLive: false`) or has it again (`isLive: true`); changes made
+   * in between are unknown, so whatever was cached from the feed must be dropped.
+   */
+  | { readonly kind: 'feed'; readonly isLive: boolean };
+
+/** Stops a {@link Store.watch} feed. */
+export type Unwatch = () => Promise<void>;
+
 /** A source of time. Stores and the manager take one so tests can move time. */
 export interface Clock {
   now(): number;
@@ -127,6 +155,9 @@ export interface Clock {
  * - `expiresAt` passed to `write` and `touch` is capped at the record's `absoluteExpiresAt`.
  * - `destroy` and `touch` of an unknown key are no-ops.
  * - Failures reject with an error; the manager turns it into `STORE_UNAVAILABLE`.
+ *
+ * Optional abilities are found by presence: a method that exists is used (and tested by the
+ * contract suite, `tessera-session/testing`); one that does not exist is never called.
  */
 export interface Store {
   /** The store's `STORE_NAME`, used in messages and metrics. */
@@ -135,6 +166,15 @@ export interface Store {
    * Set by stores whose calls never wait on I/O (memory). The manager then skips the timeout timer.
    */
   readonly isLocal?: boolean;
+  /**
+   * The bound (ms) this store puts on each of its own calls, through the one store-call layer
+   * (`bounded` in `tessera-session`), for stores that talk to a server. The manager then adds no
+   * timer of its own, so every call has exactly one deadline. Unset: the manager's `storeTimeout`
+   * bounds the calls.
+   */
+  readonly timeoutMs?: number;
+  /** Whether the store keeps per-key deadlines (`Delta.expire`, `StoreRecord.keyExpiresAt`). */
+  readonly hasKeyExpiry?: boolean;
   /** The live record, or `undefined`. */
   get(key: string): Promise<StoreRecord | undefined>;
   /** Apply `delta` atomically and set the idle deadline to `expiresAt` (capped, see above). */
@@ -163,13 +203,24 @@ export interface Store {
   gc?(options?: GcOptions): Promise<GcResult>;
   /** Write, read back and delete a probe record; reject with a clear error when that fails. */
   check?(): Promise<void>;
-}
-
-/** Caps an idle deadline at the absolute one. Stores use it in `write` and `touch`. */
-export function capExpiry(expiresAt: number, absoluteExpiresAt: number | undefined): number {
-  return absoluteExpiresAt !== undefined && absoluteExpiresAt < expiresAt
-    ? absoluteExpiresAt
-    : expiresAt;
+  /**
+   * Take a lease on `key` for `ttlMs` milliseconds, across every process using this store: a new
+   * token when it was free (or its last lease expired), `undefined` when another holder has it.
+   * Never waits; callers retry. The lease ends by itself after `ttlMs`, so a holder that dies
+   * frees it. A lease is independent of the record: it may be taken on a key with no record.
+   */
+  lock?(key: string, ttlMs: number): Promise<string | undefined>;
+  /**
+   * Release the lease on `key` if `token` still holds it; `false` (changing nothing) when the
+   * lease expired or another holder has it now. Never releases another holder's lease.
+   */
+  unlock?(key: string, token: string): Promise<boolean>;
+  /**
+   * Report changes to stored records made by any process, for caches that must stay fresh (near
+   * caches, tiered stores). Resolves once the feed listens, so no change after it is missed.
+   * Events arrive after the change is visible to `get`.
+   */
+  watch?(onChange: (change: StoreChange) => void): Promise<Unwatch>;
 }
 
 /** The system clock. */

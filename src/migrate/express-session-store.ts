@@ -7,7 +7,7 @@ import type session from 'express-session';
 import { TesseraError } from '../core/errors.js';
 import { storeKey } from '../core/id.js';
 import type { JsonValue, Store } from '../core/store.js';
-import { bounded } from '../core/time.js';
+import { bounded } from '../core/store-call.js';
 
 /** Options of {@link expressSessionStore}. */
 export interface ExpressSessionStoreOptions {

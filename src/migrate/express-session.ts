@@ -5,9 +5,9 @@
  */
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { TesseraError } from '../core/errors.js';
-import type { SessionManager } from '../core/manager.js';
-import type { Session, SessionData } from '../core/session.js';
-import { bounded } from '../core/time.js';
+import type { SessionManager } from '../core/manager/index.js';
+import type { Session, SessionData } from '../core/session/index.js';
+import { bounded } from '../core/store-call.js';
 import { hasExpired, type LegacySession, type LegacySource } from './legacy-sources.js';
 
 export { connectPgSource, connectRedisSource, expressStoreSource } from './legacy-sources.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionManager } from '../../src/index.js';
 import { withSessions, type RequestWithSession } from '../../src/adapters/node.js';
-import { memoryStore } from '../../src/stores/memory.js';
+import { memoryStore } from '../../src/stores/memory/index.js';
 import { spyStore } from '../support/spy-store.js';
 import type { ServerResponse } from 'node:http';
 

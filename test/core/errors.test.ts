@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, TesseraError, isTesseraError } from '../../src/core/errors.js';
-import { createStore, register } from '../../src/core/registry.js';
-import { memoryStore } from '../../src/stores/memory.js';
+import { createStore, register } from '../../src/stores/registry.js';
+import { memoryStore } from '../../src/stores/memory/index.js';
 
 describe('errors', () => {
   it('documents every error code in the README', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSessionManager, storeKey, type SessionManagerOptions } from '../../src/index.js';
-import { memoryStore } from '../../src/stores/memory.js';
+import { memoryStore } from '../../src/stores/memory/index.js';
 import { testClock } from '../contract/store.js';
 import { browser, header, request, setCookieValue, withCookie } from '../support/requests.js';
 import { spyStore } from '../support/spy-store.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fileStore } from '../../src/stores/file.js';
+import { fileStore } from '../../src/stores/file/index.js';
 import { newKey } from '../contract/store.js';
 
 const WRITER = new URL('../fixtures/file-writer.ts', import.meta.url).pathname;

@@ -2,11 +2,11 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionManager } from '../../src/core/manager.js';
-import { createStore } from '../../src/core/registry.js';
+import { createSessionManager } from '../../src/index.js';
+import { createStore } from '../../src/stores/registry.js';
 import type { Store } from '../../src/core/store.js';
-import { fileStore, storeFromUrl } from '../../src/stores/file.js';
-import { layoutOf } from '../../src/stores/_shared/file-io.js';
+import { fileStore, storeFromUrl } from '../../src/stores/file/index.js';
+import { layoutOf } from '../../src/stores/file/io.js';
 import { newKey, runStoreContract, testClock } from '../contract/store.js';
 
 const folders = new Map<Store, string>();

@@ -2,10 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/core/registry.js';
+import { createStore } from '../../src/stores/registry.js';
 import type { Store } from '../../src/core/store.js';
-import { hashRing } from '../../src/stores/_shared/memcached-ring.js';
-import { memcachedClient, memcachedExptime, memcachedStore } from '../../src/stores/memcached.js';
+import { hashRing } from '../../src/stores/memcached/ring.js';
+import {
+  memcachedClient,
+  memcachedExptime,
+  memcachedStore,
+} from '../../src/stores/memcached/index.js';
 import { newKey, runStoreContract } from '../contract/store.js';
 import { untilStopped } from '../support/redis-servers.js';
 import { SERVICES, isListening, skipUnless } from '../support/services.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../../src/stores/memory.js';
+import { memoryStore } from '../../src/stores/memory/index.js';
 import { newKey, runStoreContract, testClock } from '../contract/store.js';
 
 runStoreContract({ name: 'memory', create: (clock) => memoryStore({ clock }) });

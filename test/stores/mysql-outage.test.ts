@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { mysqlStore } from '../../src/stores/mysql.js';
+import { mysqlStore } from '../../src/stores/mysql/index.js';
 import { runOutageSuite } from '../support/sql-outage.js';
 import { dedicatedMariadb, dedicatedSkip } from '../support/sql-servers.js';
 

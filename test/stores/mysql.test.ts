@@ -1,9 +1,9 @@
 import { createPool as createCallbackPool } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/core/registry.js';
+import { createStore } from '../../src/stores/registry.js';
 import type { Store } from '../../src/core/store.js';
-import { mysqlStore } from '../../src/stores/mysql.js';
+import { mysqlStore } from '../../src/stores/mysql/index.js';
 import { newKey, runStoreContract, testClock } from '../contract/store.js';
 import { SERVICES, skipUnless } from '../support/services.js';
 import { countingMysqlPool, freshTable } from '../support/sql-helpers.js';

@@ -1,4 +1,4 @@
-import { postgresStore } from '../../src/stores/postgres.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
 import { runOutageSuite } from '../support/sql-outage.js';
 import { dedicatedPostgres, dedicatedSkip } from '../support/sql-servers.js';
 

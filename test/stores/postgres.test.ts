@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/core/registry.js';
+import { createStore } from '../../src/stores/registry.js';
 import type { Store } from '../../src/core/store.js';
-import { postgresStore } from '../../src/stores/postgres.js';
+import { postgresStore } from '../../src/stores/postgres/index.js';
 import { newKey, runStoreContract, testClock } from '../contract/store.js';
 import { SERVICES, skipUnless } from '../support/services.js';
 import { countingPgClient, freshTable } from '../support/sql-helpers.js';

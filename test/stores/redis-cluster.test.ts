@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, Redis } from 'ioredis';
-import { createStore } from '../../src/core/registry.js';
+import { createStore } from '../../src/stores/registry.js';
 import type { Store } from '../../src/core/store.js';
 import { newKey, testClock } from '../contract/store.js';
 import {

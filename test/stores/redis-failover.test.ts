@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createStore } from '../../src/core/registry.js';
+import { createStore } from '../../src/stores/registry.js';
 import { isTesseraError } from '../../src/core/errors.js';
 import type { Store } from '../../src/core/store.js';
 import { newKey } from '../contract/store.js';

@@ -6,9 +6,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSessionManager } from '../../src/core/manager.js';
-import { createStore } from '../../src/core/registry.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { createSessionManager } from '../../src/index.js';
+import { createStore } from '../../src/stores/registry.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { isTesseraError } from '../../src/core/errors.js';
 import type { Store } from '../../src/core/store.js';
 import { newKey } from '../contract/store.js';

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createSessionManager } from '../../src/core/manager.js';
-import { createStore } from '../../src/core/registry.js';
+import { createSessionManager } from '../../src/index.js';
+import { createStore } from '../../src/stores/registry.js';
 import type { Store } from '../../src/core/store.js';
 import { newKey, testClock } from '../contract/store.js';
 import { browser } from '../support/requests.js';

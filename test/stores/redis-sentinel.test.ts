@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStore } from '../../src/core/registry.js';
+import { createStore } from '../../src/stores/registry.js';
 import { newKey } from '../contract/store.js';
 import {
   ioredisSentinel,

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createStore, parseStoreUrl } from '../../src/core/registry.js';
-import { parseRedisTarget } from '../../src/stores/_shared/redis-url.js';
+import { createStore } from '../../src/stores/registry.js';
+import { parseStoreUrl } from '../../src/core/store-url.js';
+import { parseRedisTarget } from '../../src/stores/redis/url.js';
 import { TesseraError } from '../../src/core/errors.js';
 import type { Store } from '../../src/core/store.js';
-import { redisStore } from '../../src/stores/redis.js';
+import { redisStore } from '../../src/stores/redis/index.js';
 import { newKey, testClock } from '../contract/store.js';
 import {
   ioredisSingle,

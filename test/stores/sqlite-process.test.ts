@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeKey } from '../../src/core/id.js';
-import { sqliteStore } from '../../src/stores/sqlite.js';
+import { sqliteStore } from '../../src/stores/sqlite/index.js';
 
 const fixture = new URL('../fixtures/sqlite-writer.ts', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-proc-'));

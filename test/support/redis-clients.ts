@@ -8,7 +8,7 @@ import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
 import { afterAll } from 'vitest';
 import type { Store } from '../../src/core/store.js';
-import { redisStore, type RedisClient } from '../../src/stores/redis.js';
+import { redisStore, type RedisClient } from '../../src/stores/redis/index.js';
 import { runStoreContract } from '../contract/store.js';
 import { SERVICES } from './services.js';
 

@@ -2,7 +2,7 @@
  * @module Internal: session headers and error answers on Web `Response`s (Hono, Fetch).
  */
 import { isTesseraError } from '../../core/errors.js';
-import type { ResponseHeaders } from '../../core/manager.js';
+import type { ResponseHeaders } from '../../core/manager/index.js';
 
 /** Adds `headers` to `headers`: `set-cookie` and `vary` are appended, the others set. */
 export function addHeaders(target: Headers, headers: ResponseHeaders): void {

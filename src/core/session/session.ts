@@ -1,0 +1,379 @@
+/**
+ * @module The state behind a {@link Session}: lazy loading, per-key changes, and the facts a commit
+ * is planned from. Its fields change only through its own methods; the manager reads them and
+ * calls those methods, never assigns.
+ */
+import { isMutable, type Codec } from '../codec.js';
+import { TesseraError } from '../errors.js';
+import { storeKey } from '../id.js';
+import type { Delta, JsonValue, SealedSession, SessionMeta, StoreRecord } from '../store.js';
+import type { SessionRequest } from '../transport/index.js';
+import type { IdSource } from '../transport/read.js';
+import { Changes, UNSET } from './changes.js';
+import { appendFlash, checkFlash, FLASH_PREFIX, flashList } from './flash.js';
+import type { DataKey, LoginMeta, Session, SessionData } from './types.js';
+
+/** What a session needs from its manager: the store-side half of its operations. */
+export interface SessionHost {
+  readonly codec: Codec;
+  load(session: SessionState): Promise<StoreRecord | undefined>;
+  increment(session: SessionState, key: string, by: number): Promise<number>;
+  regenerate(session: SessionState): Promise<void>;
+  destroy(session: SessionState): Promise<void>;
+  login(session: SessionState, userId: string, meta: LoginMeta | undefined): Promise<void>;
+}
+
+/** Settled promises shared by every session: reads that need no store call allocate none. */
+const SETTLED: Promise<undefined> = Promise.resolve(undefined);
+const NOTHING = (): void => undefined;
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
+function checkKey(key: string): void {
+  if (typeof key !== 'string' || key === '' || key.startsWith('__') || RESERVED.has(key)) {
+    throw new TesseraError(
+      'INVALID_DATA',
+      `Session key ${JSON.stringify(String(key))} is not allowed: keys must be non-empty strings that do not start with "__" and are not "constructor" or "prototype".`,
+    );
+  }
+}
+
+/**
+ * A request's session. Handlers see it as a {@link Session}; the manager drives the rest. A class
+ * (one hidden class for every session), with the maps of changes allocated only when used.
+ */
+export class SessionState<Data extends SessionData = SessionData> implements Session<Data> {
+  /** The manager that made it; sessions are refused by any other. */
+  readonly host: SessionHost;
+  /** The request, read again only when a cookie is written (https) and at login (device). */
+  readonly request: SessionRequest;
+  /** How the id arrived, if it did. */
+  readonly source: IdSource | undefined;
+  /** Whether the request carried the session cookie at all (valid or not). */
+  readonly hadCookie: boolean;
+  /** With a sealed store (the cookie store): this request's record, used instead of the store. */
+  readonly backend: SealedSession | undefined;
+
+  private currentId: string | undefined;
+  private currentKey: string | undefined;
+  private stored: StoreRecord | undefined;
+  private loaded = false;
+  private missing: boolean;
+  private destroyed = false;
+  private committed = false;
+  private idChanged = false;
+  private pendingFlash = false;
+  private loading: Promise<unknown> | undefined;
+  private readonly changes = new Changes();
+
+  constructor(
+    host: SessionHost,
+    request: SessionRequest,
+    id: string | undefined,
+    source: IdSource | undefined,
+    hadCookie: boolean,
+    backend?: SealedSession,
+  ) {
+    this.host = host;
+    this.request = request;
+    this.currentId = id;
+    this.source = source;
+    this.hadCookie = hadCookie;
+    this.backend = backend;
+    this.missing = id === undefined;
+  }
+
+  // ---- Facts (read by the manager; see planCommit) ----
+
+  get id(): string | undefined {
+    return this.currentId;
+  }
+  /** The store key of the current id, computed once per id. */
+  get key(): string | undefined {
+    if (this.currentId === undefined) return undefined;
+    return (this.currentKey ??= storeKey(this.currentId));
+  }
+  /** The record as loaded (and as this request's writes left it), if any. */
+  get record(): StoreRecord | undefined {
+    return this.stored;
+  }
+  get isNew(): boolean {
+    return this.missing;
+  }
+  /** The store holds no record for the id (never stored, unknown, expired or destroyed). */
+  get isMissing(): boolean {
+    return this.missing;
+  }
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+  get isCommitted(): boolean {
+    return this.committed;
+  }
+  /** The id changed in this request (new, renewed): the client must be told. */
+  get isIdChanged(): boolean {
+    return this.idChanged;
+  }
+  /** Flash messages were queued and must be merged with the stored ones at commit. */
+  get hasPendingFlash(): boolean {
+    return this.pendingFlash;
+  }
+  /** Whether anything may need writing (a handed value may still turn out unchanged). */
+  get hasChanges(): boolean {
+    return !this.changes.isEmpty || this.pendingFlash;
+  }
+  /** Whether the request came over https; read only when a cookie is written. */
+  get isSecure(): boolean {
+    return this.request.isSecure;
+  }
+  get createdAt(): number | undefined {
+    return this.stored?.createdAt;
+  }
+  get expiresAt(): number | undefined {
+    return this.stored?.expiresAt;
+  }
+  get userId(): string | undefined {
+    return this.stored?.userId;
+  }
+
+  // ---- Transitions (called by the manager) ----
+
+  /** The load finished: with this live, valid record, or with none (`undefined`). */
+  accept(record: StoreRecord | undefined): StoreRecord | undefined {
+    this.loaded = true;
+    if (record === undefined) return this.forget();
+    this.stored = record;
+    return record;
+  }
+
+  /** The record is gone (vanished at a write, not renamed): forget the id. */
+  forget(): undefined {
+    this.missing = true;
+    this.currentId = undefined;
+    this.currentKey = undefined;
+    this.stored = undefined;
+    return undefined;
+  }
+
+  /** A new record was stored under a new id. */
+  created(id: string, record: StoreRecord): void {
+    this.currentId = id;
+    this.currentKey = undefined;
+    this.stored = record;
+    this.loaded = true;
+    this.missing = false;
+    this.idChanged = true;
+  }
+
+  /** The record moved to a new id. */
+  renamed(id: string, key: string): void {
+    this.currentId = id;
+    this.currentKey = key;
+    this.idChanged = true;
+  }
+
+  /** The record is bound to a user (login): the id was renewed for it. */
+  bound(userId: string, meta: SessionMeta): void {
+    this.idChanged = true;
+    if (this.stored) this.stored = { ...this.stored, userId, meta };
+  }
+
+  /** No more changes: the commit started, or the request's changes are dropped. */
+  close(): void {
+    this.committed = true;
+  }
+
+  /** The record was destroyed: the request goes on with an empty new session. */
+  ended(): void {
+    this.stored = undefined;
+    this.loaded = true;
+    this.missing = true;
+    this.loading = undefined;
+    this.changes.clear();
+    this.pendingFlash = false;
+    this.currentId = undefined;
+    this.currentKey = undefined;
+    this.destroyed = true;
+  }
+
+  /** Merges queued flash messages with the stored ones (the record must be loaded). */
+  settleFlash(): void {
+    for (const key of [...this.changes.changedKeys()]) {
+      const change = this.changes.changeOf(key);
+      if (!key.startsWith(FLASH_PREFIX) || change === UNSET) continue;
+      this.changes.setEncoded(key, flashList(this.storedValue(key), change));
+    }
+    this.pendingFlash = false;
+  }
+
+  /** This request's delta, or `undefined` when nothing changed. */
+  buildDelta(): Delta | undefined {
+    return this.changes.buildDelta(this.host.codec);
+  }
+
+  /** After a write: fold the applied delta into the loaded view and forget pending changes. */
+  applied(delta: Delta | undefined, counters?: Record<string, number>): void {
+    if (this.stored) {
+      const data = delta?.replace ? {} : { ...this.stored.data };
+      for (const key of delta?.unset ?? []) delete data[key];
+      Object.assign(data, delta?.set, counters);
+      this.stored = { ...this.stored, data };
+    }
+    this.changes.written(delta, this.host.codec);
+    this.pendingFlash = false;
+  }
+
+  // ---- The Session API ----
+
+  private assertOpen(): void {
+    if (this.committed) {
+      throw new TesseraError(
+        'ALREADY_COMMITTED',
+        'The session was changed after it was committed; change it before the response is sent.',
+      );
+    }
+  }
+
+  load(): Promise<void> {
+    return this.ensureLoaded().then(NOTHING);
+  }
+
+  /** Loads the record once; settles when it is there (or known missing). No promise of its own. */
+  ensureLoaded(): Promise<unknown> {
+    if (this.loaded || this.missing) return SETTLED;
+    return (this.loading ??= this.host.load(this));
+  }
+
+  /** The stored (encoded) value of a key, as last loaded; ignores pending changes. */
+  private storedValue(key: string): JsonValue | undefined {
+    return this.changes.isReplace ? undefined : this.stored?.data[key];
+  }
+
+  get<K extends DataKey<Data>>(key: K): Promise<Data[K] | undefined> {
+    try {
+      const handed = this.changes.handedOf(key);
+      if (handed) return Promise.resolve(handed.value as Data[K]);
+      const change = this.changes.changeOf(key);
+      if (change === UNSET) return SETTLED;
+      if (change !== undefined) return Promise.resolve(this.host.codec.decode(change) as Data[K]);
+      if (this.changes.isReplace) return SETTLED;
+      if (this.loaded || this.missing) return Promise.resolve(this.readStored(key));
+    } catch (error) {
+      // As an async function would: a throw becomes the promise's rejection.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    // The common first read: one promise on top of the store's, no async frames.
+    return this.ensureLoaded().then(() => this.readStored(key));
+  }
+
+  private readStored<K extends DataKey<Data>>(key: K): Data[K] | undefined {
+    const raw = this.storedValue(key);
+    if (raw === undefined) return undefined;
+    const value = this.host.codec.decode(raw);
+    if (isMutable(value)) this.changes.track(key, value, raw);
+    return value as Data[K];
+  }
+
+  async has(key: DataKey<Data>): Promise<boolean> {
+    return (await this.get(key)) !== undefined;
+  }
+
+  set<K extends DataKey<Data>>(key: K, value: Data[K]): void {
+    this.assertOpen();
+    checkKey(key);
+    if (value === undefined) return this.delete(key);
+    this.changes.set(key, this.host.codec.encode(value), value);
+  }
+
+  delete(key: DataKey<Data>): void {
+    this.assertOpen();
+    this.changes.delete(key);
+  }
+
+  flush(): void {
+    this.assertOpen();
+    this.changes.flush();
+  }
+
+  async all(): Promise<Partial<Data>> {
+    await this.ensureLoaded();
+    const out: Partial<Data> = {};
+    const keys = new Set<string>();
+    if (!this.changes.isReplace && this.stored)
+      for (const key of Object.keys(this.stored.data)) keys.add(key);
+    for (const key of this.changes.changedKeys()) keys.add(key);
+    for (const key of keys) {
+      if (key.startsWith('__')) continue;
+      const value = await this.get(key as DataKey<Data>);
+      if (value !== undefined) out[key as DataKey<Data>] = value;
+    }
+    return out;
+  }
+
+  async increment(key: DataKey<Data>, by = 1): Promise<number> {
+    this.assertOpen();
+    checkKey(key);
+    if (!Number.isFinite(by))
+      throw new TesseraError('INVALID_DATA', '`increment` takes a finite number.');
+    return this.host.increment(this, key, by);
+  }
+
+  flash(type: string, message: string): void {
+    this.assertOpen();
+    checkFlash(type, message);
+    appendFlash(this.changes, FLASH_PREFIX + type, message);
+    // Appending needs what is stored already: the commit loads the session if nothing else did.
+    this.pendingFlash = true;
+  }
+
+  async peekFlash(): Promise<Record<string, string[]>> {
+    await this.ensureLoaded();
+    const out: Record<string, string[]> = {};
+    const keys = new Set<string>(
+      this.changes.isReplace || !this.stored ? [] : Object.keys(this.stored.data),
+    );
+    for (const key of this.changes.changedKeys()) keys.add(key);
+    for (const key of keys) {
+      if (!key.startsWith(FLASH_PREFIX)) continue;
+      const messages = flashList(this.storedValue(key), this.changes.changeOf(key));
+      if (messages.length > 0) out[key.slice(FLASH_PREFIX.length)] = messages;
+    }
+    return out;
+  }
+
+  consumeFlash(): Promise<Record<string, string[]>>;
+  consumeFlash(type: string): Promise<string[]>;
+  async consumeFlash(type?: string): Promise<Record<string, string[]> | string[]> {
+    this.assertOpen();
+    const all = await this.peekFlash();
+    for (const name of Object.keys(all)) {
+      if (type === undefined || name === type) this.changes.setEncoded(FLASH_PREFIX + name, UNSET);
+    }
+    if (type !== undefined) return all[type] ?? [];
+    return all;
+  }
+
+  regenerate(): Promise<void> {
+    this.assertOpen();
+    return this.host.regenerate(this);
+  }
+
+  destroy(): Promise<void> {
+    this.assertOpen();
+    return this.host.destroy(this);
+  }
+
+  login(userId: string, meta?: LoginMeta): Promise<void> {
+    this.assertOpen();
+    if (typeof userId !== 'string' || userId === '' || userId.length > 256) {
+      throw new TesseraError('INVALID_DATA', '`login` takes a user id of 1 to 256 characters.');
+    }
+    return this.host.login(this, userId, meta);
+  }
+
+  logout(): Promise<void> {
+    return this.destroy();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * @module The public types of a session: what a handler sees.
+ */
+import type { SessionMeta } from '../store.js';
+
+/** Session data: top-level keys to values. */
+export type SessionData = Record<string, unknown>;
+
+/** Keys a handler may use: the string keys of `Data`. */
+export type DataKey<Data> = Extract<keyof Data, string>;
+
+/** Metadata given to {@link Session.login}. */
+export type LoginMeta = SessionMeta;
+
+/**
+ * One request's view of its session. Reading loads the record once (lazily); writing records a
+ * change per key that the commit applies atomically. Nothing touches the store until data is read,
+ * changed, or the session is renewed or destroyed.
+ */
+export interface Session<Data extends SessionData = SessionData> {
+  /** The session id, or `undefined` while a new session has not been given one yet. */
+  readonly id: string | undefined;
+  /** `true` until the session has a stored record (a new visitor, or an unknown or expired id). */
+  readonly isNew: boolean;
+  /** When the session was created (epoch ms), once loaded; `undefined` for a new session. */
+  readonly createdAt: number | undefined;
+  /** The idle deadline (epoch ms), once loaded. */
+  readonly expiresAt: number | undefined;
+  /** The user this session is bound to, once loaded. */
+  readonly userId: string | undefined;
+  /** Whether the session was loaded from the store in this request. */
+  readonly isLoaded: boolean;
+
+  /**
+   * Load the record now if it was not loaded yet (one store read). Afterwards `isNew`, `userId`,
+   * `createdAt` and `expiresAt` are known. Reading any key does the same.
+   */
+  load(): Promise<void>;
+  /** The value under `key`, or `undefined`. Objects returned may be mutated: the change is saved. */
+  get<K extends DataKey<Data>>(key: K): Promise<Data[K] | undefined>;
+  /** Whether `key` holds a value. */
+  has(key: DataKey<Data>): Promise<boolean>;
+  /** Set `key`. Setting `undefined` deletes it. Throws `INVALID_DATA` for values no store can keep. */
+  set<K extends DataKey<Data>>(key: K, value: Data[K]): void;
+  /** Delete `key`. */
+  delete(key: DataKey<Data>): void;
+  /** Delete every key (flash messages included). */
+  flush(): void;
+  /** All keys and values. */
+  all(): Promise<Partial<Data>>;
+  /**
+   * Add `by` to the number under `key` atomically in the store, right away, and return the new value.
+   * Concurrent increments of one session never lose a count.
+   */
+  increment(key: DataKey<Data>, by?: number): Promise<number>;
+  /** Queue a flash message, shown once by {@link Session.consumeFlash}. */
+  flash(type: string, message: string): void;
+  /** Read and remove the flash messages (of one type, or all). */
+  consumeFlash(): Promise<Record<string, string[]>>;
+  consumeFlash(type: string): Promise<string[]>;
+  /** Read the flash messages without removing them. */
+  peekFlash(): Promise<Record<string, string[]>>;
+  /** A new id with the same data; the old id stops working at once. */
+  regenerate(): Promise<void>;
+  /** Delete the record now and clear the cookie; the request carries on with an empty new session. */
+  destroy(): Promise<void>;
+  /** Renew the id and bind the session to `userId` (recording device information). */
+  login(userId: string, meta?: LoginMeta): Promise<void>;
+  /** End the session (as {@link Session.destroy}). */
+  logout(): Promise<void>;
+}

@@ -1,0 +1,308 @@
+/**
+ * @module The memory store: sessions in this process's memory. The default store.
+ *
+ * It holds sessions for one process only: a restart loses them, and two processes (a cluster, a
+ * second instance behind a load balancer) each see their own. Use it for development, tests and
+ * single-process apps; use Redis, SQL, SQLite or the file store to share or keep sessions.
+ */
+import { applyDelta } from '../../core/delta.js';
+import type { StoreFactory } from '../../core/store-url.js';
+import {
+  systemClock,
+  type Clock,
+  type Delta,
+  type GcResult,
+  type ScanPage,
+  type Store,
+  type StoreRecord,
+  type UserSession,
+  type WriteResult,
+} from '../../core/store.js';
+import { capExpiry } from '../../core/expiry.js';
+
+/** The store's name in messages and metrics. */
+export const STORE_NAME = 'memory';
+
+/** Options of {@link memoryStore}. */
+export interface MemoryStoreOptions {
+  /** The clock deciding expiry; tests pass one they can move. @default Date.now */
+  clock?: Clock;
+}
+
+/**
+ * A record as kept: data as one JSON string (compact, and no caller can change a stored object
+ * through a reference), bookkeeping as fields, and the expiry bucket it is filed under.
+ */
+interface Entry {
+  json: string;
+  createdAt: number;
+  expiresAt: number;
+  absoluteExpiresAt: number | undefined;
+  userId: string | undefined;
+  meta: string | undefined;
+  bucket: number;
+}
+
+const BUCKET_MS = 1000;
+
+/**
+ * Creates a memory store. Reads, writes and expiry cost O(1) (plus O(log b) for the b distinct
+ * expiry seconds when a new second is first used); a GC pass costs in proportion to what expired.
+ *
+ * @example
+ * const sessions = createSessionManager({ store: memoryStore() })
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): Store {
+  const clock = options.clock ?? systemClock;
+  const entries = new Map<string, Entry>();
+  const buckets = new Map<number, Set<string>>();
+  const bucketHeap = new MinHeap();
+  const users = new Map<string, Set<string>>();
+
+  const bucketOf = (expiresAt: number): number => Math.ceil(expiresAt / BUCKET_MS);
+
+  function file(key: string, entry: Entry): void {
+    let set = buckets.get(entry.bucket);
+    if (!set) {
+      set = new Set();
+      buckets.set(entry.bucket, set);
+      bucketHeap.push(entry.bucket);
+    }
+    set.add(key);
+  }
+  function unfile(key: string, entry: Entry): void {
+    const set = buckets.get(entry.bucket);
+    if (set) {
+      set.delete(key);
+      if (set.size === 0) buckets.delete(entry.bucket);
+    }
+  }
+  function index(key: string, userId: string | undefined): void {
+    if (userId === undefined) return;
+    let set = users.get(userId);
+    if (!set) users.set(userId, (set = new Set()));
+    set.add(key);
+  }
+  function unindex(key: string, userId: string | undefined): void {
+    if (userId === undefined) return;
+    const set = users.get(userId);
+    if (set) {
+      set.delete(key);
+      if (set.size === 0) users.delete(userId);
+    }
+  }
+  function remove(key: string, entry: Entry): void {
+    entries.delete(key);
+    unfile(key, entry);
+    unindex(key, entry.userId);
+  }
+  function put(key: string, entry: Entry): void {
+    entries.set(key, entry);
+    file(key, entry);
+    index(key, entry.userId);
+  }
+  /** The live entry, removing an expired one on the way. */
+  function live(key: string, now: number): Entry | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt > now) return entry;
+    remove(key, entry);
+    return undefined;
+  }
+  function toRecord(entry: Entry): StoreRecord {
+    const record: StoreRecord = {
+      data: JSON.parse(entry.json) as StoreRecord['data'],
+      createdAt: entry.createdAt,
+      expiresAt: entry.expiresAt,
+    };
+    if (entry.absoluteExpiresAt !== undefined) record.absoluteExpiresAt = entry.absoluteExpiresAt;
+    if (entry.userId !== undefined) record.userId = entry.userId;
+    if (entry.meta !== undefined)
+      record.meta = JSON.parse(entry.meta) as StoreRecord['meta'] & object;
+    return record;
+  }
+  function toEntry(record: StoreRecord): Entry {
+    return {
+      json: JSON.stringify(record.data),
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      absoluteExpiresAt: record.absoluteExpiresAt,
+      userId: record.userId,
+      meta: record.meta === undefined ? undefined : JSON.stringify(record.meta),
+      bucket: bucketOf(record.expiresAt),
+    };
+  }
+  function sweep(limit: number, deadline: number): GcResult {
+    const now = clock.now();
+    const due = Math.floor(now / BUCKET_MS);
+    let removed = 0;
+    while (bucketHeap.size > 0 && bucketHeap.peek()! <= due) {
+      const second = bucketHeap.peek()!;
+      const set = buckets.get(second);
+      if (set) {
+        for (const key of set) {
+          if (removed >= limit || Date.now() > deadline) return { removed, done: false };
+          const entry = entries.get(key);
+          if (entry) remove(key, entry);
+          else set.delete(key);
+          removed++;
+        }
+        buckets.delete(second);
+      }
+      bucketHeap.pop();
+    }
+    return { removed, done: true };
+  }
+
+  return {
+    name: STORE_NAME,
+    isLocal: true,
+    async get(key) {
+      const entry = live(key, clock.now());
+      return entry === undefined ? undefined : toRecord(entry);
+    },
+    async write(key, delta: Delta, expiresAt): Promise<WriteResult> {
+      const now = clock.now();
+      const entry = live(key, now);
+      const result = applyDelta(entry && toRecord(entry), delta, expiresAt, now);
+      if (result === undefined) return { existed: false };
+      if (entry) remove(key, entry);
+      put(key, toEntry(result.record));
+      return result.counters === undefined
+        ? { existed: entry !== undefined }
+        : { existed: entry !== undefined, counters: result.counters };
+    },
+    async touch(key, expiresAt) {
+      const entry = live(key, clock.now());
+      if (entry === undefined) return;
+      unfile(key, entry);
+      entry.expiresAt = capExpiry(expiresAt, entry.absoluteExpiresAt);
+      entry.bucket = bucketOf(entry.expiresAt);
+      file(key, entry);
+    },
+    async destroy(key) {
+      const entry = entries.get(key);
+      if (entry) remove(key, entry);
+    },
+    async close() {
+      entries.clear();
+      buckets.clear();
+      users.clear();
+      bucketHeap.clear();
+    },
+    async rename(oldKey, newKey) {
+      const entry = live(oldKey, clock.now());
+      if (entry === undefined) return false;
+      const existing = entries.get(newKey);
+      if (existing) remove(newKey, existing);
+      remove(oldKey, entry);
+      put(newKey, entry);
+      return true;
+    },
+    async byUser(userId) {
+      const keys = users.get(userId);
+      if (!keys) return [];
+      const now = clock.now();
+      const out: UserSession[] = [];
+      for (const key of [...keys]) {
+        const entry = live(key, now);
+        if (!entry) continue;
+        const session: UserSession = {
+          key,
+          createdAt: entry.createdAt,
+          expiresAt: entry.expiresAt,
+        };
+        if (entry.meta !== undefined)
+          session.meta = JSON.parse(entry.meta) as UserSession['meta'] & object;
+        out.push(session);
+      }
+      return out.sort((a, b) => a.createdAt - b.createdAt);
+    },
+    async destroyByUser(userId, exceptKey) {
+      const keys = users.get(userId);
+      if (!keys) return 0;
+      const now = clock.now();
+      let count = 0;
+      for (const key of [...keys]) {
+        if (key === exceptKey) continue;
+        const entry = entries.get(key);
+        if (!entry) continue;
+        if (entry.expiresAt > now) count++;
+        remove(key, entry);
+      }
+      return count;
+    },
+    async count() {
+      sweep(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+      return entries.size;
+    },
+    async scan(cursor, limit = 100): Promise<ScanPage> {
+      const start = cursor === undefined ? 0 : Number(cursor);
+      const now = clock.now();
+      const keys: string[] = [];
+      let i = 0;
+      let next: number | undefined;
+      for (const [key, entry] of entries) {
+        if (i++ < start) continue;
+        if (keys.length === limit) {
+          next = i - 1;
+          break;
+        }
+        if (entry.expiresAt > now) keys.push(key);
+      }
+      return next === undefined ? { keys } : { keys, cursor: String(next) };
+    },
+    async gc(options = {}) {
+      return sweep(options.limit ?? 10_000, Date.now() + (options.budgetMs ?? 100));
+    },
+    async check() {},
+  };
+}
+
+/** `memory:` URLs for `createStore`; they take no parameters. */
+export const storeFromUrl: StoreFactory = (_url, options) =>
+  memoryStore(options.clock === undefined ? {} : { clock: options.clock });
+
+/** A binary min-heap of numbers (the expiry seconds in use). */
+class MinHeap {
+  private readonly items: number[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): number | undefined {
+    return this.items[0];
+  }
+  clear(): void {
+    this.items.length = 0;
+  }
+  push(value: number): void {
+    const a = this.items;
+    a.push(value);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (a[parent]! <= value) break;
+      a[i] = a[parent]!;
+      i = parent;
+    }
+    a[i] = value;
+  }
+  pop(): number | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const r = l + 1;
+      const c = r < a.length && a[r]! < a[l]! ? r : l;
+      if (a[c]! >= last) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+}

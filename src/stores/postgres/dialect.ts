@@ -1,0 +1,180 @@
+/**
+ * @module The SQL of the PostgreSQL store: schema, and one statement per operation. Deltas are
+ * applied by `jsonb` operators inside one UPDATE (or one INSERT … ON CONFLICT for creates), so
+ * concurrent writes of different keys both survive and an increment is never lost.
+ */
+import { createHash } from 'node:crypto';
+import type { Delta } from '../../core/store.js';
+import { capExpiry } from '../../core/expiry.js';
+import { SQL_SCHEMA_VERSION, freshData, metaJson, type DeltaPlan } from '../_sql/common.js';
+
+/** Quoted names of the store's objects. */
+export interface PgNames {
+  /** `"schema"."table"` or `"table"`. */
+  table: string;
+  /** The schema-version table. */
+  version: string;
+  schema: string | undefined;
+  /** The bare table name (indexes are named after it). */
+  bare: string;
+}
+
+/** The quoted names of `table` (in `schema`, when given) and its schema-version table. */
+export function pgNames(table: string, schema: string | undefined): PgNames {
+  const prefix = schema === undefined ? '' : `"${schema}".`;
+  return {
+    table: `${prefix}"${table}"`,
+    version: `${prefix}"${table}_schema"`,
+    schema,
+    bare: table,
+  };
+}
+
+/**
+ * The schema, as one multi-statement string: PostgreSQL runs it as one implicit transaction, and
+ * an advisory lock keeps several instances starting at once from racing on `CREATE … IF NOT EXISTS`.
+ */
+export function pgSchemaSql(n: PgNames): string {
+  const lock = createHash('sha256')
+    .update(`${n.schema ?? ''}.${n.bare}`)
+    .digest()
+    .readInt32BE(0);
+  return [
+    `SELECT pg_advisory_xact_lock(1952805748, ${lock})`,
+    n.schema === undefined ? '' : `CREATE SCHEMA IF NOT EXISTS "${n.schema}"`,
+    `CREATE TABLE IF NOT EXISTS ${n.table} (
+  id_hash text COLLATE "C" PRIMARY KEY,
+  data jsonb NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  absolute_expires_at bigint,
+  user_id text,
+  meta jsonb
+)`,
+    `CREATE INDEX IF NOT EXISTS "${n.bare}_expires_at_idx" ON ${n.table} (expires_at)`,
+    `CREATE INDEX IF NOT EXISTS "${n.bare}_user_id_idx" ON ${n.table} (user_id, created_at) WHERE user_id IS NOT NULL`,
+    `CREATE TABLE IF NOT EXISTS ${n.version} (version integer NOT NULL)`,
+    `INSERT INTO ${n.version} (version) SELECT ${SQL_SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM ${n.version})`,
+    `SELECT max(version) AS version FROM ${n.version}`,
+  ]
+    .filter(Boolean)
+    .join(';\n');
+}
+
+/** The fixed statements. Every time comparison takes "now" as a parameter (the store's clock). */
+export function pgStatements(n: PgNames) {
+  const t = n.table;
+  return {
+    version: `SELECT max(version) AS version FROM ${n.version}`,
+    get: `SELECT data, created_at, expires_at, absolute_expires_at, user_id, meta FROM ${t} WHERE id_hash = $1 AND expires_at > $2`,
+    touch: `UPDATE ${t} SET expires_at = LEAST($2::bigint, COALESCE(absolute_expires_at, $2::bigint)) WHERE id_hash = $1 AND expires_at > $3`,
+    destroy: `DELETE FROM ${t} WHERE id_hash = $1`,
+    rename: `UPDATE ${t} SET id_hash = $2 WHERE id_hash = $1 AND expires_at > $3`,
+    byUser: `SELECT id_hash, created_at, expires_at, meta FROM ${t} WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id_hash`,
+    destroyByUser: `WITH gone AS (DELETE FROM ${t} WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 RETURNING expires_at)
+SELECT count(*) FILTER (WHERE expires_at > $3)::int AS n FROM gone`,
+    count: `SELECT count(*)::int AS n FROM ${t} WHERE expires_at > $1`,
+    scan: `SELECT id_hash FROM ${t} WHERE id_hash > $1 AND expires_at > $2 ORDER BY id_hash LIMIT $3`,
+    // SKIP LOCKED: instances collecting at once take disjoint rows and never wait on each other,
+    // nor on a request that is re-creating one of these rows.
+    gc: `DELETE FROM ${t} WHERE id_hash IN (SELECT id_hash FROM ${t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  };
+}
+
+/** A statement and its parameters. */
+export interface PgQuery {
+  text: string;
+  values: unknown[];
+}
+
+function numberOf(json: string): string {
+  return `COALESCE(CASE WHEN jsonb_typeof(${json}) = 'number' THEN (${json})::numeric END, 0)`;
+}
+
+/** The new `data` of a live row, computed from `column` in SQL. */
+function liveData(plan: DeltaPlan, column: string, p: (value: unknown) => string): string {
+  let x = column;
+  if (plan.replace) x = `${p(JSON.stringify(plan.set))}::jsonb`;
+  else {
+    if (plan.unset.length > 0) x = `(${x} - ${p(plan.unset)}::text[])`;
+    if (Object.keys(plan.set).length > 0) x = `(${x} || ${p(JSON.stringify(plan.set))}::jsonb)`;
+  }
+  if (plan.readIncr.length > 0) {
+    // Keys the delta leaves alone: add to the stored number, read from the row being updated.
+    const pairs = plan.readIncr.map(([key, by]) => {
+      const k = `${p(key)}::text`;
+      return `${k}, ${numberOf(`${column} -> ${k}`)} + ${p(String(by))}::numeric`;
+    });
+    x = `(${x} || jsonb_build_object(${pairs.join(', ')}))`;
+  }
+  return x;
+}
+
+function counters(plan: DeltaPlan, column: string, p: (value: unknown) => string): string {
+  return plan.incrKeys.map((key, i) => `${column} -> ${p(key)}::text AS c${i}`).join(', ');
+}
+
+/**
+ * One statement applying `delta` to a live row (`UPDATE … WHERE id_hash = $1 AND expires_at > now`),
+ * or, for a delta marked `create`, inserting the row or replacing an expired one
+ * (`INSERT … ON CONFLICT DO UPDATE` choosing per row whether the old one was live).
+ * Returns one row when something was written, with `c0…` holding the counters.
+ */
+export function pgWrite(
+  n: PgNames,
+  key: string,
+  delta: Delta,
+  plan: DeltaPlan,
+  expiresAt: number,
+  now: number,
+): PgQuery {
+  const values: unknown[] = [key];
+  const p = (value: unknown): string => `$${values.push(value)}`;
+  const $now = p(now);
+  const $exp = p(expiresAt);
+  if (!delta.create) {
+    const sets: string[] = [];
+    if (plan.touchesData) sets.push(`data = ${liveData(plan, 'data', p)}`);
+    if (delta.userId !== undefined) sets.push(`user_id = ${p(delta.userId)}::text`);
+    if (delta.meta !== undefined) sets.push(`meta = ${p(metaJson(delta.meta))}::jsonb`);
+    sets.push(
+      `expires_at = LEAST(${$exp}::bigint, COALESCE(absolute_expires_at, ${$exp}::bigint))`,
+    );
+    const returning = plan.incrKeys.length > 0 ? counters(plan, 'data', p) : '1 AS ok';
+    return {
+      text: `UPDATE ${n.table} SET ${sets.join(', ')} WHERE id_hash = $1 AND expires_at > ${$now}::bigint RETURNING ${returning}`,
+      values,
+    };
+  }
+  const absolute = delta.absoluteExpiresAt ?? null;
+  const live = `s.expires_at > ${$now}::bigint`;
+  const pick = (whenLive: string, column: string): string =>
+    `${column} = CASE WHEN ${live} THEN ${whenLive} ELSE EXCLUDED.${column} END`;
+  const insertValues = [
+    '$1',
+    `${p(JSON.stringify(freshData(plan)))}::jsonb`,
+    `${p(delta.createdAt ?? now)}::bigint`,
+    `${p(capExpiry(expiresAt, absolute ?? undefined))}::bigint`,
+    `${p(absolute)}::bigint`,
+    `${p(delta.userId ?? null)}::text`,
+    `${p(metaJson(delta.meta))}::jsonb`,
+  ];
+  const updates = [
+    pick(plan.touchesData ? liveData(plan, 's.data', p) : 's.data', 'data'),
+    pick('s.created_at', 'created_at'),
+    pick('s.absolute_expires_at', 'absolute_expires_at'),
+    pick(delta.userId === undefined ? 's.user_id' : 'EXCLUDED.user_id', 'user_id'),
+    pick(delta.meta === undefined ? 's.meta' : 'EXCLUDED.meta', 'meta'),
+    pick(`LEAST(${$exp}::bigint, COALESCE(s.absolute_expires_at, ${$exp}::bigint))`, 'expires_at'),
+  ];
+  const returning = ['(SELECT live FROM prior) AS prior_live', `s.xmax::text <> '0' AS updated`];
+  if (plan.incrKeys.length > 0) returning.push(counters(plan, 's.data', p));
+  return {
+    text: `WITH prior AS (SELECT expires_at > ${$now}::bigint AS live FROM ${n.table} WHERE id_hash = $1)
+INSERT INTO ${n.table} AS s (id_hash, data, created_at, expires_at, absolute_expires_at, user_id, meta)
+VALUES (${insertValues.join(', ')})
+ON CONFLICT (id_hash) DO UPDATE SET ${updates.join(', ')}
+RETURNING ${returning.join(', ')}`,
+    values,
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * @module The small command layer under the Redis store: one interface over ioredis (single,
+ * Sentinel, Cluster) and node-redis (client, cluster, sentinel), so the store speaks raw commands
+ * and scripts and never cares which library the application chose.
+ */
+import type { Cluster as IoRedisCluster, Redis as IoRedis } from 'ioredis';
+import type { LuaScript } from './scripts.js';
+
+/** A node-redis client (`createClient`, v4 to v6), as far as the store uses it. */
+export interface NodeRedisClientLike {
+  sendCommand(args: ReadonlyArray<string>, options?: { timeout?: number }): Promise<unknown>;
+  readonly isReady: boolean;
+  close?(): Promise<void>;
+  quit?(): Promise<unknown>;
+  destroy?(): unknown;
+}
+
+/** A node of a node-redis cluster. */
+export interface NodeRedisShardLike {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A node-redis cluster (`createCluster`), as far as the store uses it. */
+export interface NodeRedisClusterLike {
+  sendCommand(
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+    options?: { timeout?: number },
+  ): Promise<unknown>;
+  readonly masters: ReadonlyArray<NodeRedisShardLike>;
+  nodeClient(node: NodeRedisShardLike): Promise<NodeRedisClientLike>;
+  readonly isReady: boolean;
+  close?(): Promise<void>;
+  quit?(): Promise<unknown>;
+  destroy?(): unknown;
+}
+
+/** A node-redis sentinel client (`createSentinel`), as far as the store uses it. */
+export interface NodeRedisSentinelLike {
+  sendCommand(
+    isReadonly: boolean | undefined,
+    args: string[],
+    options?: { timeout?: number },
+  ): Promise<unknown>;
+  getMasterNode(): unknown;
+  readonly isReady: boolean;
+  close?(): Promise<void>;
+  destroy?(): unknown;
+}
+
+/** Any client the Redis store accepts: ioredis `Redis` or `Cluster`, node-redis client, cluster or sentinel. */
+export type RedisClient =
+  IoRedis | IoRedisCluster | NodeRedisClientLike | NodeRedisClusterLike | NodeRedisSentinelLike;
+
+/** Runs one command on one node. */
+export type NodeCommand = (args: readonly string[]) => Promise<unknown>;
+
+/** What the store needs from a client. */
+export interface RedisCommands {
+  /** Whether keys are spread over several nodes: a script may then touch one slot only. */
+  readonly isCluster: boolean;
+  /** Runs one command; `key` routes it in a cluster. */
+  send(args: readonly string[], key?: string): Promise<unknown>;
+  /** Runs a script by EVALSHA, sending its source (EVAL) when the node does not know it yet. */
+  run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  /** One runner per master (one server: itself), for SCAN. */
+  masters(): Promise<NodeCommand[]>;
+  /** Closes the client when the store created it; leaves a client it was given alone. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link redisCommands}. */
+export interface RedisCommandsOptions {
+  /** Bound on each command. */
+  timeoutMs: number;
+  /** Whether the store created the client (and so closes it). */
+  isOwned: boolean;
+  /** Calls that may wait on the client at once; more fail at once. @default 10000 */
+  maxInFlight?: number;
+  /** Resolves once a client the store created is first ready (or stopped waiting for it). */
+  ready?: Promise<void>;
+}
+
+const isIoRedis = (c: RedisClient): c is IoRedis | IoRedisCluster =>
+  typeof (c as { call?: unknown }).call === 'function' &&
+  typeof (c as { isCluster?: unknown }).isCluster === 'boolean';
+const isNodeCluster = (c: RedisClient): c is NodeRedisClusterLike =>
+  typeof (c as { nodeClient?: unknown }).nodeClient === 'function';
+const isNodeSentinel = (c: RedisClient): c is NodeRedisSentinelLike =>
+  typeof (c as { getMasterNode?: unknown }).getMasterNode === 'function';
+
+/** Wraps a client in the command layer. */
+export function redisCommands(client: RedisClient, options: RedisCommandsOptions): RedisCommands {
+  const { timeoutMs } = options;
+  const maxInFlight = options.maxInFlight ?? 10_000;
+  let inFlight = 0;
+  const settled = (): void => {
+    inFlight--;
+  };
+  /**
+   * Starts a call unless too many are waiting. A call counts until the driver settles it, not
+   * just until our timer gives up, so the cap bounds what the driver holds (node-redis Sentinel,
+   * for one, keeps calls while it looks for a master).
+   */
+  function start<T>(call: () => Promise<T>, isTimed: boolean): Promise<T> {
+    if (inFlight >= maxInFlight) {
+      return Promise.reject(
+        new Error(
+          `${inFlight} calls are already waiting for Redis; refusing more until it answers`,
+        ),
+      );
+    }
+    inFlight++;
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (error) {
+      inFlight--;
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    pending.then(settled, settled);
+    return isTimed ? withTimeout(pending, timeoutMs) : pending;
+  }
+  let send: (args: readonly string[], key?: string) => Promise<unknown>;
+  let masters: () => Promise<NodeCommand[]>;
+  let isCluster = false;
+  let close: () => Promise<void>;
+
+  if (isIoRedis(client)) {
+    const io = client;
+    // ioredis bounds commands itself when `commandTimeout` is set; a client without it gets our timer.
+    const native = io.isCluster
+      ? (io as IoRedisCluster).options.redisOptions?.commandTimeout
+      : (io as IoRedis).options.commandTimeout;
+    const call = (node: IoRedis | IoRedisCluster, args: readonly string[]): Promise<unknown> =>
+      start(() => node.call(args[0]!, ...args.slice(1)), native === undefined);
+    isCluster = io.isCluster;
+    send = (args) => call(io, args);
+    masters = async () =>
+      io.isCluster
+        ? sortByAddress(
+            (io as IoRedisCluster).nodes('master'),
+            (n) => `${n.options.host}:${n.options.port}`,
+          ).map((n) => (args: readonly string[]) => call(n, args))
+        : [(args) => call(io, args)];
+    close = async () => {
+      // QUIT lets replies in flight arrive; a server that does not answer is cut off.
+      await withTimeout(io.quit(), timeoutMs).catch(() => undefined);
+      io.disconnect();
+    };
+  } else {
+    // node-redis's `timeout` only bounds the wait before a command is written, not the reply, so
+    // every call also gets our timer. A late reply still arrives in order and is dropped.
+    const opts = { timeout: timeoutMs };
+    if (isNodeCluster(client)) {
+      isCluster = true;
+      send = (args, key) => start(() => client.sendCommand(key, false, [...args], opts), true);
+      masters = async () => {
+        const nodes = sortByAddress(client.masters, (m) => `${m.host}:${m.port}`);
+        const clients = await Promise.all(nodes.map((m) => client.nodeClient(m)));
+        return clients.map(
+          (c) => (args: readonly string[]) => start(() => c.sendCommand(args, opts), true),
+        );
+      };
+    } else if (isNodeSentinel(client)) {
+      send = (args) => start(() => client.sendCommand(false, [...args], opts), true);
+      masters = async () => [send];
+    } else {
+      const c = client;
+      send = (args) => start(() => c.sendCommand(args, opts), true);
+      masters = async () => [send];
+    }
+    close = () => closeNodeRedis(client, timeoutMs);
+  }
+
+  const ready = options.ready;
+  let closing: Promise<void> | undefined;
+  const sendReady =
+    ready === undefined
+      ? send
+      : async (args: readonly string[], key?: string) => {
+          await ready;
+          return send(args, key);
+        };
+
+  return {
+    isCluster,
+    send: sendReady,
+    async run(script, keys, args) {
+      const tail = [String(keys.length), ...keys, ...args];
+      try {
+        return await sendReady(['EVALSHA', script.sha, ...tail], keys[0]);
+      } catch (error) {
+        if (!String((error as Error | undefined)?.message).startsWith('NOSCRIPT')) throw error;
+        return sendReady(['EVAL', script.source, ...tail], keys[0]);
+      }
+    },
+    async masters() {
+      if (ready !== undefined) await ready;
+      return masters();
+    },
+    close() {
+      // Idempotent: a manager closes its store, and so may the code that created both.
+      if (!options.isOwned) return Promise.resolve();
+      return (closing ??= close());
+    },
+  };
+}
+
+async function closeNodeRedis(
+  c: { close?(): Promise<unknown>; quit?(): Promise<unknown>; destroy?(): unknown },
+  timeoutMs: number,
+): Promise<void> {
+  // close() waits for replies in flight: bound it, then cut the connection.
+  const graceful = c.close ? c.close() : c.quit ? c.quit() : Promise.resolve();
+  await withTimeout(graceful, timeoutMs).catch(() => undefined);
+  await Promise.resolve(c.destroy?.()).catch(() => undefined);
+}
+
+function sortByAddress<T>(items: readonly T[], address: (item: T) => string): T[] {
+  return [...items].sort((a, b) =>
+    address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0,
+  );
+}
+
+/** Rejects with a timeout error when `promise` takes longer than `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Command timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * @module Creating a Redis client for a store, with ioredis or node-redis loaded on demand and
+ * configured so that no call can hang or queue without bound: a timeout on every command, no
+ * offline queue, quick reconnects, and an `error` listener on everything created.
+ */
+import type * as IoRedisModule from 'ioredis';
+import type * as NodeRedisModule from 'redis';
+import { TesseraError } from '../../core/errors.js';
+import type { RedisClient } from './commands.js';
+import type { RedisDriver, RedisTarget } from './url.js';
+
+/** How to create the client. */
+export interface RedisConnectOptions {
+  /** The library to load; without it, ioredis when installed, else node-redis. */
+  driver?: RedisDriver;
+  commandTimeout: number;
+  connectTimeout: number;
+  /** Background errors: called once per outage (again after the client was ready once more). */
+  onError: (error: unknown) => void;
+  /** Driver options merged over ours. */
+  clientOptions?: Record<string, unknown>;
+}
+
+/** Loads a driver, or throws the CONFIG error naming the package to install. */
+async function load(
+  driver: RedisDriver | undefined,
+): Promise<{ driver: RedisDriver; module: unknown }> {
+  const order: RedisDriver[] = driver === undefined ? ['ioredis', 'redis'] : [driver];
+  for (const name of order) {
+    try {
+      return { driver: name, module: await import(name) };
+    } catch {
+      // try the next one
+    }
+  }
+  const names = order.map((n) => `\`${n}\``).join(' or ');
+  throw new TesseraError(
+    'CONFIG',
+    `Cannot import ${names}. Install it (npm install ${order[0]}) or pass a ready client via the \`client\` option.`,
+  );
+}
+
+/**
+ * Creates a client for `target`. `ready` resolves once the client is first ready, or after
+ * `connectTimeout` (the client goes on reconnecting; commands fail fast meanwhile); it never rejects.
+ */
+export async function connectRedis(
+  target: RedisTarget,
+  options: RedisConnectOptions,
+): Promise<{ client: RedisClient; ready: Promise<void> }> {
+  const loaded = await load(options.driver);
+  const client =
+    loaded.driver === 'ioredis'
+      ? createIoRedis(loaded.module as typeof IoRedisModule, target, options)
+      : createNodeRedis(loaded.module as typeof NodeRedisModule, target, options);
+  const emitter = client as unknown as NodeJS.EventEmitter;
+  let isReported = false;
+  const report = (error: unknown): void => {
+    if (isReported) return;
+    isReported = true;
+    options.onError(error);
+  };
+  const recovered = (): void => {
+    isReported = false;
+  };
+  // ioredis: error, node error, ready. node-redis: error, node-error (cluster), ready, node-ready.
+  for (const event of ['error', 'node error', 'node-error']) emitter.on(event, report);
+  for (const event of ['ready', 'node-ready']) emitter.on(event, recovered);
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    resolveReady = resolve;
+  });
+  const timer = setTimeout(resolveReady, options.connectTimeout);
+  timer.unref();
+  const settle = (): void => {
+    clearTimeout(timer);
+    resolveReady();
+  };
+  if (loaded.driver === 'redis') {
+    // node-redis connects on request; the promise settles on the first success or a fatal error.
+    (client as unknown as { connect(): Promise<unknown> })
+      .connect()
+      .then(settle, (error: unknown) => {
+        settle();
+        report(error);
+      });
+  } else {
+    emitter.once('ready', settle);
+  }
+  return { client, ready };
+}
+
+const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max(attempt - 1, 0), 1000);
+
+function createIoRedis(
+  io: typeof IoRedisModule,
+  t: RedisTarget,
+  o: RedisConnectOptions,
+): RedisClient {
+  const auth = {
+    ...(t.username === undefined ? {} : { username: t.username }),
+    ...(t.password === undefined ? {} : { password: t.password }),
+  };
+  const perNode = {
+    ...auth,
+    commandTimeout: o.commandTimeout,
+    // A connection that has calls waiting but hears nothing for this long is dropped and made
+    // again, so a hung server cannot hold replies (and memory) forever.
+    socketTimeout: o.commandTimeout * 2,
+    connectTimeout: o.connectTimeout,
+    // Commands never wait in a queue for a connection, nor get resent after one dropped: the
+    // caller hears of the outage at once, and memory stays flat however long it lasts.
+    maxRetriesPerRequest: 0,
+    ...(t.isTls ? { tls: {} } : {}),
+  };
+  if (t.mode === 'cluster') {
+    return new io.Cluster(t.hosts, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: backoff,
+      slotsRefreshTimeout: o.connectTimeout,
+      redisOptions: perNode,
+      ...o.clientOptions,
+    });
+  }
+  const common = {
+    ...perNode,
+    enableOfflineQueue: false,
+    retryStrategy: backoff,
+    ...(t.db === undefined ? {} : { db: t.db }),
+  };
+  if (t.mode === 'sentinel') {
+    return new io.Redis({
+      ...common,
+      sentinels: t.hosts,
+      name: t.masterName!,
+      role: 'master',
+      ...(t.sentinelPassword === undefined ? {} : { sentinelPassword: t.sentinelPassword }),
+      ...(t.isTls ? { enableTLSForSentinelMode: true } : {}),
+      sentinelRetryStrategy: backoff,
+      sentinelCommandTimeout: o.connectTimeout,
+      // No `failoverDetector`: in ioredis 5–6 its +switch-master handler can cancel a reconnection
+      // in flight, which ends the client for good ("Connection is closed." on every call after the
+      // failover; redis/ioredis#1683, and seen here under load). A killed master drops our socket;
+      // a hung one is dropped by `socketTimeout`; a demoted one answers READONLY (below). Each
+      // makes the client ask the sentinels again.
+      // A demoted master answers writes with READONLY: reconnect, asking the sentinels again.
+      reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
+      ...o.clientOptions,
+    });
+  }
+  return new io.Redis({
+    ...common,
+    host: t.hosts[0]!.host,
+    port: t.hosts[0]!.port,
+    ...o.clientOptions,
+  });
+}
+
+function createNodeRedis(
+  redis: typeof NodeRedisModule,
+  t: RedisTarget,
+  o: RedisConnectOptions,
+): RedisClient {
+  const socket = {
+    connectTimeout: o.connectTimeout,
+    // node-redis drops a socket idle this long; the PINGs below keep a healthy one busy, so only
+    // a hung server trips it.
+    socketTimeout: Math.max(o.commandTimeout * 2, 5000),
+    reconnectStrategy: (retries: number) => backoff(retries + 1),
+    ...(t.isTls ? { tls: true as const } : {}),
+  };
+  const node = {
+    ...(t.username === undefined ? {} : { username: t.username }),
+    ...(t.password === undefined ? {} : { password: t.password }),
+    disableOfflineQueue: true,
+    commandOptions: { timeout: o.commandTimeout },
+    pingInterval: Math.max(o.commandTimeout * 2, 5000) / 2,
+  };
+  if (t.mode === 'cluster') {
+    return redis.createCluster({
+      rootNodes: t.hosts.map((h) => ({ socket: { ...socket, host: h.host, port: h.port } })),
+      defaults: { ...node, socket },
+      ...o.clientOptions,
+    });
+  }
+  const db = t.db === undefined ? {} : { database: t.db };
+  if (t.mode === 'sentinel') {
+    return redis.createSentinel({
+      name: t.masterName!,
+      sentinelRootNodes: t.hosts,
+      nodeClientOptions: { ...node, ...db, socket },
+      sentinelClientOptions: {
+        ...(t.sentinelPassword === undefined ? {} : { password: t.sentinelPassword }),
+        socket,
+      },
+      ...o.clientOptions,
+    });
+  }
+  return redis.createClient({
+    ...node,
+    ...db,
+    socket: { ...socket, host: t.hosts[0]!.host, port: t.hosts[0]!.port },
+    ...o.clientOptions,
+  });
+}
