@@ -39,11 +39,54 @@ export default tseslint.config(
             'koa',
             'hono',
             'prom-client',
+            '@opentelemetry/api',
+            'vitest',
           ].map((name) => ({
             name,
             message:
               'The core imports no driver or framework: keep it in src/stores or src/adapters.',
           })),
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(stores|adapters|testing|observe|limit|cli|migrate|next)(/|$)',
+              message:
+                'The core imports no store, adapter or extension: they build on the core, never the other way round (the entry point supplies the default store).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/stores/**/*.ts'],
+    ignores: ['src/stores/registry.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)registry\\.js$|^(\\.\\./)+(adapters|testing|observe|limit|cli|migrate)(/|$)',
+              message:
+                'A store imports only core modules and its own folder, _shared or _sql: never the registry (it imports the stores) or an adapter.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+stores(/|$)',
+              message: 'An adapter knows the manager, never a store.',
+            },
+          ],
         },
       ],
     },

@@ -10,12 +10,21 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   for (const file of [target.types, target.default])
     if (!existsSync(file)) problems.push(`${subpath} → ${file} is missing`);
 }
-for (const file of readdirSync('src/stores')) {
-  if (!file.endsWith('.ts') || file.startsWith('_')) continue;
-  const base = file.slice(0, -3);
-  for (const built of [`dist/stores/${base}.js`, `dist/stores/${base}.d.ts`])
-    if (!existsSync(built)) problems.push(`store ${base}: ${built} is missing`);
+// One folder per store; only its index is public (`./stores/*` → `dist/stores/*/index.js`).
+for (const entry of readdirSync('src/stores', { withFileTypes: true })) {
+  if (!entry.isDirectory() || entry.name.startsWith('_')) continue;
+  for (const built of [
+    `dist/stores/${entry.name}/index.js`,
+    `dist/stores/${entry.name}/index.d.ts`,
+  ])
+    if (!existsSync(built)) problems.push(`store ${entry.name}: ${built} is missing`);
 }
+const storeExport = pkg.exports['./stores/*'];
+if (
+  storeExport?.default !== './dist/stores/*/index.js' ||
+  storeExport?.types !== './dist/stores/*/index.d.ts'
+)
+  problems.push('"./stores/*" must resolve to each store folder\'s index only');
 for (const file of readdirSync('src/adapters')) {
   if (!file.endsWith('.ts') || file.startsWith('_')) continue;
   const base = file.slice(0, -3);

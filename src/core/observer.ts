@@ -57,8 +57,9 @@ export interface CommitEvent {
 /**
  * A change in a session's life: `created` (first stored), `renewed` (new id: regenerate, login),
  * `destroyed` (destroy, logout), `revoked` (ended from outside: revoke, revokeUser, a per-user
- * cap), `expired` (read after its deadline), `invalid` (a stored record failed its shape or the
- * schema and was treated as missing).
+ * cap), `expired` (a request came back with the id of a session that is gone: past its deadline,
+ * or ended elsewhere), `invalid` (a stored record failed its shape or the schema and was treated
+ * as missing).
  */
 export type SessionEventType =
   'created' | 'renewed' | 'destroyed' | 'revoked' | 'expired' | 'invalid';
@@ -95,7 +96,7 @@ export interface Observer {
    * histogram timer), or nothing.
    */
   onStoreCall?(call: StoreCallStart): ((end: StoreCallEnd) => void) | undefined | void;
-  /** A commit finished (including commits that had nothing to do but were asked for). */
+  /** A commit ran (adapters skip the commit of a session that needs none: no event then). */
   onCommit?(event: CommitEvent): void;
   /** A session was created, renewed, destroyed, revoked, found expired or found invalid. */
   onSession?(event: SessionEvent): void;

@@ -30,11 +30,15 @@ const METHODS = [
   'scan',
   'gc',
   'check',
+  'lock',
+  'unlock',
+  'watch',
 ] as const;
 
 export function spyStore(inner: Store): SpyStore {
   const spy = {
     name: inner.name,
+    ...(inner.hasKeyExpiry === undefined ? {} : { hasKeyExpiry: inner.hasKeyExpiry }),
     calls: [] as StoreCall[],
     mode: 'ok' as SpyStore['mode'],
     ops(op: string) {

@@ -83,7 +83,10 @@ export function createLoader(
     s: SessionState,
     record: StoreRecord | undefined,
   ): StoreRecord | undefined | Promise<StoreRecord | undefined> {
-    if (record === undefined) return s.accept(undefined);
+    if (record === undefined) {
+      ctx.event('expired');
+      return s.accept(undefined);
+    }
     if (!isLive(record, clock.now())) {
       ctx.event('expired');
       return dropRecord(s);

@@ -126,3 +126,13 @@ export class Changes {
     this.isReplace = false;
   }
 }
+
+/** The keys a session shows: the stored ones (`stored`, unless flushed) and the changed ones. */
+export function visibleKeys(
+  changes: Changes,
+  stored: Record<string, JsonValue> | undefined,
+): Set<string> {
+  const keys = new Set<string>(stored === undefined ? [] : Object.keys(stored));
+  for (const key of changes.changedKeys()) keys.add(key);
+  return keys;
+}

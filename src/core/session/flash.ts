@@ -5,7 +5,7 @@
  */
 import { TesseraError } from '../errors.js';
 import type { JsonValue } from '../store.js';
-import { UNSET, type Change, type Changes } from './changes.js';
+import { UNSET, visibleKeys, type Change, type Changes } from './changes.js';
 
 /** The prefix of flash keys. Keys starting with `__` are never handed to handlers as data. */
 export const FLASH_PREFIX = '__flash.';
@@ -35,4 +35,27 @@ export function flashList(stored: JsonValue | undefined, change: Change | undefi
   if (Array.isArray(stored)) merged.push(...stored);
   if (Array.isArray(change)) merged.push(...change);
   return merged.filter((m): m is string => typeof m === 'string');
+}
+
+/** Every flash list in view, by type: stored messages, then queued ones. */
+export function peekFlash(
+  changes: Changes,
+  stored: Record<string, JsonValue> | undefined,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const key of visibleKeys(changes, stored)) {
+    if (!key.startsWith(FLASH_PREFIX)) continue;
+    const messages = flashList(stored?.[key], changes.changeOf(key));
+    if (messages.length > 0) out[key.slice(FLASH_PREFIX.length)] = messages;
+  }
+  return out;
+}
+
+/** Replaces each queued flash list by the merged one, so the write keeps the stored messages too. */
+export function settleFlash(changes: Changes, stored: Record<string, JsonValue> | undefined): void {
+  for (const key of [...changes.changedKeys()]) {
+    const change = changes.changeOf(key);
+    if (!key.startsWith(FLASH_PREFIX) || change === UNSET) continue;
+    changes.setEncoded(key, flashList(stored?.[key], change));
+  }
 }

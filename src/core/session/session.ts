@@ -6,11 +6,11 @@
 import { isMutable, type Codec } from '../codec.js';
 import { TesseraError } from '../errors.js';
 import { storeKey } from '../id.js';
-import type { Delta, JsonValue, SealedSession, SessionMeta, StoreRecord } from '../store.js';
+import type { Delta, SealedSession, SessionMeta, StoreRecord } from '../store.js';
 import type { SessionRequest } from '../transport/index.js';
 import type { IdSource } from '../transport/read.js';
-import { Changes, UNSET } from './changes.js';
-import { appendFlash, checkFlash, FLASH_PREFIX, flashList } from './flash.js';
+import { Changes, UNSET, visibleKeys } from './changes.js';
+import { appendFlash, checkFlash, FLASH_PREFIX, peekFlash, settleFlash } from './flash.js';
 import type { DataKey, LoginMeta, Session, SessionData } from './types.js';
 
 /** What a session needs from its manager: the store-side half of its operations. */
@@ -200,11 +200,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
 
   /** Merges queued flash messages with the stored ones (the record must be loaded). */
   settleFlash(): void {
-    for (const key of [...this.changes.changedKeys()]) {
-      const change = this.changes.changeOf(key);
-      if (!key.startsWith(FLASH_PREFIX) || change === UNSET) continue;
-      this.changes.setEncoded(key, flashList(this.storedValue(key), change));
-    }
+    settleFlash(this.changes, this.visibleStored());
     this.pendingFlash = false;
   }
 
@@ -246,9 +242,9 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     return (this.loading ??= this.host.load(this));
   }
 
-  /** The stored (encoded) value of a key, as last loaded; ignores pending changes. */
-  private storedValue(key: string): JsonValue | undefined {
-    return this.changes.isReplace ? undefined : this.stored?.data[key];
+  /** The stored data still in view: none once `flush()` asked to replace it. */
+  private visibleStored(): StoreRecord['data'] | undefined {
+    return this.changes.isReplace ? undefined : this.stored?.data;
   }
 
   get<K extends DataKey<Data>>(key: K): Promise<Data[K] | undefined> {
@@ -269,7 +265,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   }
 
   private readStored<K extends DataKey<Data>>(key: K): Data[K] | undefined {
-    const raw = this.storedValue(key);
+    const raw = this.visibleStored()?.[key];
     if (raw === undefined) return undefined;
     const value = this.host.codec.decode(raw);
     if (isMutable(value)) this.changes.track(key, value, raw);
@@ -300,11 +296,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   async all(): Promise<Partial<Data>> {
     await this.ensureLoaded();
     const out: Partial<Data> = {};
-    const keys = new Set<string>();
-    if (!this.changes.isReplace && this.stored)
-      for (const key of Object.keys(this.stored.data)) keys.add(key);
-    for (const key of this.changes.changedKeys()) keys.add(key);
-    for (const key of keys) {
+    for (const key of visibleKeys(this.changes, this.visibleStored())) {
       if (key.startsWith('__')) continue;
       const value = await this.get(key as DataKey<Data>);
       if (value !== undefined) out[key as DataKey<Data>] = value;
@@ -330,17 +322,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
 
   async peekFlash(): Promise<Record<string, string[]>> {
     await this.ensureLoaded();
-    const out: Record<string, string[]> = {};
-    const keys = new Set<string>(
-      this.changes.isReplace || !this.stored ? [] : Object.keys(this.stored.data),
-    );
-    for (const key of this.changes.changedKeys()) keys.add(key);
-    for (const key of keys) {
-      if (!key.startsWith(FLASH_PREFIX)) continue;
-      const messages = flashList(this.storedValue(key), this.changes.changeOf(key));
-      if (messages.length > 0) out[key.slice(FLASH_PREFIX.length)] = messages;
-    }
-    return out;
+    return peekFlash(this.changes, this.visibleStored());
   }
 
   consumeFlash(): Promise<Record<string, string[]>>;

@@ -14,11 +14,14 @@ import {
   type GcResult,
   type ScanPage,
   type Store,
+  type StoreChange,
   type StoreRecord,
   type UserSession,
   type WriteResult,
 } from '../../core/store.js';
-import { capExpiry } from '../../core/expiry.js';
+import { capExpiry, dropExpiredKeys } from '../../core/expiry.js';
+import { MinHeap } from './heap.js';
+import { createLeases } from './leases.js';
 
 /** The store's name in messages and metrics. */
 export const STORE_NAME = 'memory';
@@ -40,6 +43,8 @@ interface Entry {
   absoluteExpiresAt: number | undefined;
   userId: string | undefined;
   meta: string | undefined;
+  /** Per-key deadlines as JSON, when any key has one. */
+  keyExpiresAt: string | undefined;
   bucket: number;
 }
 
@@ -58,6 +63,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const buckets = new Map<number, Set<string>>();
   const bucketHeap = new MinHeap();
   const users = new Map<string, Set<string>>();
+
+  const leases = createLeases(clock);
+  const watchers = new Set<(change: StoreChange) => void>();
+  /** Tells every watcher; a watcher that throws does not stop the others or the store. */
+  function emit(kind: 'write' | 'destroy', key: string): void {
+    if (watchers.size === 0) return;
+    const change: StoreChange = { kind, key };
+    for (const watcher of watchers) {
+      try {
+        watcher(change);
+      } catch {
+        // A watcher's failure is its own.
+      }
+    }
+  }
 
   const bucketOf = (expiresAt: number): number => Math.ceil(expiresAt / BUCKET_MS);
 
@@ -119,7 +139,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     if (entry.userId !== undefined) record.userId = entry.userId;
     if (entry.meta !== undefined)
       record.meta = JSON.parse(entry.meta) as StoreRecord['meta'] & object;
-    return record;
+    if (entry.keyExpiresAt === undefined) return record;
+    record.keyExpiresAt = JSON.parse(entry.keyExpiresAt) as Record<string, number>;
+    return dropExpiredKeys(record, clock.now());
   }
   function toEntry(record: StoreRecord): Entry {
     return {
@@ -129,6 +151,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       absoluteExpiresAt: record.absoluteExpiresAt,
       userId: record.userId,
       meta: record.meta === undefined ? undefined : JSON.stringify(record.meta),
+      keyExpiresAt:
+        record.keyExpiresAt === undefined ? undefined : JSON.stringify(record.keyExpiresAt),
       bucket: bucketOf(record.expiresAt),
     };
   }
@@ -157,6 +181,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   return {
     name: STORE_NAME,
     isLocal: true,
+    hasKeyExpiry: true,
     async get(key) {
       const entry = live(key, clock.now());
       return entry === undefined ? undefined : toRecord(entry);
@@ -168,6 +193,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (result === undefined) return { existed: false };
       if (entry) remove(key, entry);
       put(key, toEntry(result.record));
+      emit('write', key);
       return result.counters === undefined
         ? { existed: entry !== undefined }
         : { existed: entry !== undefined, counters: result.counters };
@@ -182,13 +208,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
     async destroy(key) {
       const entry = entries.get(key);
-      if (entry) remove(key, entry);
+      if (entry) {
+        remove(key, entry);
+        emit('destroy', key);
+      }
     },
     async close() {
       entries.clear();
       buckets.clear();
       users.clear();
       bucketHeap.clear();
+      leases.clear();
+      watchers.clear();
     },
     async rename(oldKey, newKey) {
       const entry = live(oldKey, clock.now());
@@ -197,6 +228,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (existing) remove(newKey, existing);
       remove(oldKey, entry);
       put(newKey, entry);
+      emit('destroy', oldKey);
+      emit('write', newKey);
       return true;
     },
     async byUser(userId) {
@@ -229,6 +262,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         if (!entry) continue;
         if (entry.expiresAt > now) count++;
         remove(key, entry);
+        emit('destroy', key);
       }
       return count;
     },
@@ -253,56 +287,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return next === undefined ? { keys } : { keys, cursor: String(next) };
     },
     async gc(options = {}) {
+      leases.sweep();
       return sweep(options.limit ?? 10_000, Date.now() + (options.budgetMs ?? 100));
     },
     async check() {},
+    lock: async (key, ttlMs) => leases.lock(key, ttlMs),
+    unlock: async (key, token) => leases.unlock(key, token),
+    async watch(onChange) {
+      // A feed per subscription, so subscribing the same function twice gives two feeds.
+      const watcher = (change: StoreChange): void => onChange(change);
+      watchers.add(watcher);
+      return async () => void watchers.delete(watcher);
+    },
   };
 }
 
 /** `memory:` URLs for `createStore`; they take no parameters. */
 export const storeFromUrl: StoreFactory = (_url, options) =>
   memoryStore(options.clock === undefined ? {} : { clock: options.clock });
-
-/** A binary min-heap of numbers (the expiry seconds in use). */
-class MinHeap {
-  private readonly items: number[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): number | undefined {
-    return this.items[0];
-  }
-  clear(): void {
-    this.items.length = 0;
-  }
-  push(value: number): void {
-    const a = this.items;
-    a.push(value);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (a[parent]! <= value) break;
-      a[i] = a[parent]!;
-      i = parent;
-    }
-    a[i] = value;
-  }
-  pop(): number | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const r = l + 1;
-      const c = r < a.length && a[r]! < a[l]! ? r : l;
-      if (a[c]! >= last) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
-}
