@@ -8,6 +8,7 @@ import { createIdScheme, type IdScheme } from './id.js';
 import { combineObservers, type Observer, type Observers } from './observer.js';
 import type { StandardSchemaV1 } from './schema.js';
 import { systemClock, type Clock, type Store } from './store.js';
+import { checkShapes } from './options-check.js';
 import { checkDuration, HOUR, MINUTE } from './time.js';
 import { createCookieCodec, type CookieCodec, type CookieOptions } from './transport/cookie.js';
 import { resolveTransports, type TransportOptions, type Transports } from './transport/index.js';
@@ -91,6 +92,7 @@ export interface ResolvedOptions {
 
 /** Checks every option; a mistake throws `CONFIG` naming the option and what to do. */
 export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
+  checkShapes(options);
   const idleTimeout = checkDuration('idleTimeout', options.idleTimeout, 30 * MINUTE);
   const absoluteTimeout =
     options.absoluteTimeout === false

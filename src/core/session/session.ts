@@ -28,8 +28,13 @@ const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 const NOTHING = (): void => undefined;
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** Whether `key` is one a handler may not use: tessera's own (`__…`) or an object's built-in. */
+function isReserved(key: string): boolean {
+  return typeof key !== 'string' || key === '' || key.startsWith('__') || RESERVED.has(key);
+}
+
 function checkKey(key: string): void {
-  if (typeof key !== 'string' || key === '' || key.startsWith('__') || RESERVED.has(key)) {
+  if (isReserved(key)) {
     throw new TesseraError(
       'INVALID_DATA',
       `Session key ${JSON.stringify(String(key))} is not allowed: keys must be non-empty strings that do not start with "__" and are not "constructor" or "prototype".`,
@@ -248,6 +253,8 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   }
 
   get<K extends DataKey<Data>>(key: K): Promise<Data[K] | undefined> {
+    // Only keys a handler may set count: never tessera's own (`__…`) nor an object's built-ins.
+    if (isReserved(key)) return SETTLED;
     try {
       const handed = this.changes.handedOf(key);
       if (handed) return Promise.resolve(handed.value as Data[K]);
@@ -265,7 +272,8 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   }
 
   private readStored<K extends DataKey<Data>>(key: K): Data[K] | undefined {
-    const raw = this.visibleStored()?.[key];
+    const stored = this.visibleStored();
+    const raw = stored !== undefined && Object.hasOwn(stored, key) ? stored[key] : undefined;
     if (raw === undefined) return undefined;
     const value = this.host.codec.decode(raw);
     if (isMutable(value)) this.changes.track(key, value, raw);

@@ -10,7 +10,8 @@ export interface CookieOptions {
   /**
    * The cookie name. A `__Host-` name requires `secure: true`, `path: '/'` and no `domain`;
    * a `__Secure-` name requires `secure: true`.
-   * @default 'sid'
+   * @default 'sid'; with `secure: true`, '__Host-sid' (or '__Secure-sid' when `domain` or a path
+   * other than '/' is set)
    */
   name?: string | undefined;
   /** The `Domain` attribute. Leave unset to bind the cookie to the exact host (safer). */
@@ -30,8 +31,9 @@ export interface CookieOptions {
   /** The `Partitioned` attribute (CHIPS). Requires `secure: true`. @default false */
   partitioned?: boolean | undefined;
   /**
-   * Cookie lifetime in milliseconds, or `'session'` for a cookie the browser drops when it closes
-   * (beego's CookieLifeTime). A persistent cookie is re-sent whenever the session's deadline moves.
+   * Cookie lifetime in milliseconds (at least 1000; `Max-Age` is sent in whole seconds, a part
+   * second rounded up), or `'session'` for a cookie the browser drops when it closes (beego's
+   * CookieLifeTime). A persistent cookie is re-sent whenever the session's deadline moves.
    * @default 'session'
    */
   maxAge?: number | 'session' | undefined;
@@ -63,11 +65,21 @@ function configError(message: string): TesseraError {
   return new TesseraError('CONFIG', `cookie: ${message}`);
 }
 
+/**
+ * The cookie name when none is given. An always-secure cookie gets a prefix browsers enforce:
+ * `__Host-` (host-only, `Path=/`, `Secure`: no sibling subdomain can plant or overwrite it), or
+ * `__Secure-` when a `domain` or another path rules `__Host-` out.
+ */
+function defaultName(secure: unknown, path: string, domain: string | undefined): string {
+  if (secure !== true) return 'sid';
+  return domain === undefined && path === '/' ? '__Host-sid' : '__Secure-sid';
+}
+
 /** Checks cookie options and precomputes the headers. Throws `CONFIG` on any bad option. */
 export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
-  const name = options.name ?? 'sid';
   const path = options.path ?? '/';
   const secure = options.secure ?? 'auto';
+  const name = options.name ?? defaultName(secure, path, options.domain);
   const sameSite = options.sameSite ?? 'lax';
   const httpOnly = options.httpOnly ?? true;
   const partitioned = options.partitioned ?? false;
@@ -88,8 +100,15 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
     throw configError('`sameSite` must be "lax", "strict" or "none".');
   if (secure !== true && secure !== false && secure !== 'auto')
     throw configError('`secure` must be true, false or "auto".');
-  if (maxAge !== 'session' && (!Number.isFinite(maxAge) || maxAge <= 0)) {
-    throw configError('`maxAge` must be a positive number of milliseconds or "session".');
+  if (maxAge !== 'session' && (typeof maxAge !== 'number' || !Number.isFinite(maxAge))) {
+    throw configError('`maxAge` must be a number of milliseconds (1000 or more) or "session".');
+  }
+  if (maxAge !== 'session' && maxAge < 1000) {
+    // Max-Age counts whole seconds: under one second it would be 0, and the browser would delete
+    // the cookie it was just given.
+    throw configError(
+      `\`maxAge\` is in milliseconds and must be at least 1000 (one second); got ${maxAge}. Did you mean ${maxAge * 1000}?`,
+    );
   }
   if (name.startsWith('__Host-')) {
     if (secure !== true)
@@ -110,7 +129,8 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
     sameSite,
     partitioned,
     ...(options.domain === undefined ? {} : { domain: options.domain }),
-    ...(maxAge === 'session' ? {} : { maxAge: Math.floor(maxAge / 1000) }),
+    // Max-Age is whole seconds: a part second rounds up, so the cookie never ends early.
+    ...(maxAge === 'session' ? {} : { maxAge: Math.ceil(maxAge / 1000) }),
   };
   const attributes = (isSecure: boolean, clear: boolean): string => {
     const attrs: SetCookie = { name: 'x', value: '', ...base, secure: isSecure };

@@ -73,6 +73,13 @@ export function resolveTransports(options: TransportOptions = {}): Transports {
       'transport: switch on at least one of `cookie`, `header` or `query`.',
     );
   }
+  if (!cookie && header === undefined) {
+    // Ids are never written into URLs, so every new or renewed id would be lost.
+    throw new TesseraError(
+      'CONFIG',
+      'transport: `query` only reads ids (tessera never writes one into a URL), so new sessions could never reach the client. Switch on `cookie` or `header` too.',
+    );
+  }
   return { cookie, header, query };
 }
 
