@@ -150,3 +150,58 @@ describe('the cookie name when secure is on (issue 11, item 20)', () => {
     expect(createCookieCodec({ secure: true, name: 'mine' }).name).toBe('mine');
   });
 });
+
+describe('a schema checks what is written, not only what is read (issue 11, item 7)', () => {
+  it('refuses a set the schema refuses, naming the key, and keeps the session as it was', async () => {
+    const { z } = await import('zod');
+    const manager = createSessionManager<{ count?: number; name?: string }>({
+      schema: z.object({ count: z.number().optional(), name: z.string().optional() }),
+      gcInterval: false,
+    });
+    const b = browser(manager);
+    await b.visit((s) => s.set('count', 1));
+    const bad = b.visit((s) => s.set('count', 'two' as unknown as number));
+    await expect(bad).rejects.toMatchObject({
+      code: 'INVALID_DATA',
+      message: expect.stringContaining('`count`'),
+    });
+    await expect(bad).rejects.not.toMatchObject({ message: expect.stringContaining('two') });
+    // The bad value never reached the store: the user keeps a working session.
+    expect((await b.visit((s) => s.get('count'))).result).toBe(1);
+    await b.visit((s) => s.set('name', 'ada'));
+    expect((await b.visit(async (s) => s.all())).result).toEqual({ count: 1, name: 'ada' });
+  });
+
+  it('checks immediate writes too (increment into a key the schema wants as a string)', async () => {
+    const { z } = await import('zod');
+    const manager = createSessionManager({
+      schema: z.object({ label: z.string().optional() }),
+      gcInterval: false,
+    });
+    await expect(browser(manager).visit((s) => s.increment('label'))).rejects.toMatchObject({
+      code: 'INVALID_DATA',
+      message: expect.stringContaining('`label`'),
+    });
+  });
+});
+
+describe('increment refuses a key that holds something else (issue 11, item 8)', () => {
+  it('leaves an array as it is instead of replacing it with 1', async () => {
+    const manager = createSessionManager({ gcInterval: false });
+    const b = browser(manager);
+    await b.visit((s) => s.set('list', [1, 2]));
+    await expect(
+      b.visit(async (s) => {
+        await s.load();
+        return s.increment('list');
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringContaining('"list"') });
+    await expect(
+      b.visit((s) => {
+        s.set('label', 'x');
+        return s.increment('label');
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_DATA' });
+    expect((await b.visit((s) => s.get('list'))).result).toEqual([1, 2]);
+  });
+});

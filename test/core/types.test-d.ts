@@ -23,6 +23,23 @@ describe('public types', () => {
       // @ts-expect-error: count is a number
       req.session.set('count', 'one');
       req.session.set('since', new Date());
+      // @ts-expect-error: only keys that hold numbers can be incremented (issue 11, item 8)
+      await req.session.increment('cart');
+      // @ts-expect-error: a Date is not a number either
+      await req.session.increment('since');
+    });
+  });
+
+  it('lets untyped sessions increment any key, and optional number keys too', () => {
+    const untyped = createSessionManager();
+    withSessions(untyped, async (req) => {
+      expectTypeOf(await req.session.increment('anything')).toEqualTypeOf<number>();
+    });
+    const optional = createSessionManager<{ visits?: number; name?: string }>();
+    withSessions(optional, async (req) => {
+      await req.session.increment('visits');
+      // @ts-expect-error: name holds a string
+      await req.session.increment('name');
     });
   });
 

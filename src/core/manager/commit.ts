@@ -9,6 +9,7 @@ import type { CommitKind } from '../observer.js';
 import type { SessionState } from '../session/session.js';
 import type { Delta, WriteResult } from '../store.js';
 import type { ManagerContext } from './context.js';
+import { checkWrite } from './schema.js';
 
 /** Response headers a commit asks the adapter to add, as `[lower-case name, value]` pairs. */
 export type ResponseHeaders = ReadonlyArray<readonly [name: string, value: string]>;
@@ -125,6 +126,7 @@ export async function writeSession(
   now: number,
 ): Promise<Written> {
   const { o, call } = ctx;
+  await checkWrite(ctx, s, delta);
   const target = ctx.storeOf(s);
   if (!s.isMissing) {
     const key = s.key!;

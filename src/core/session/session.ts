@@ -33,6 +33,14 @@ function isReserved(key: string): boolean {
   return typeof key !== 'string' || key === '' || key.startsWith('__') || RESERVED.has(key);
 }
 
+/** The error for an increment of a key that holds something other than a number. */
+export function notANumber(key: string): TesseraError {
+  return new TesseraError(
+    'INVALID_DATA',
+    `\`increment(${JSON.stringify(key)})\`: the key holds something other than a number, so it was left as it is. Increment only keys that hold numbers (or none yet).`,
+  );
+}
+
 function checkKey(key: string): void {
   if (isReserved(key)) {
     throw new TesseraError(
@@ -315,8 +323,14 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   async increment(key: DataKey<Data>, by = 1): Promise<number> {
     this.assertOpen();
     checkKey(key);
-    if (!Number.isFinite(by))
+    if (typeof by !== 'number' || !Number.isFinite(by))
       throw new TesseraError('INVALID_DATA', '`increment` takes a finite number.');
+    // What this request already knows of the key; the store refuses what it does not know yet.
+    const known =
+      this.loaded || this.changes.changeOf(key) !== undefined
+        ? await this.get(key)
+        : undefined;
+    if (known !== undefined && typeof known !== 'number') throw notANumber(key);
     return this.host.increment(this, key, by);
   }
 

@@ -9,6 +9,18 @@ export type SessionData = Record<string, unknown>;
 /** Keys a handler may use: the string keys of `Data`. */
 export type DataKey<Data> = Extract<keyof Data, string>;
 
+/**
+ * Keys of `Data` whose values are numbers, the keys {@link Session.increment} takes. Every key
+ * when a value's type is `unknown` (untyped session data).
+ */
+export type NumberKey<Data> = {
+  [K in DataKey<Data>]: unknown extends Data[K]
+    ? K
+    : [Data[K]] extends [number | undefined]
+      ? K
+      : never;
+}[DataKey<Data>];
+
 /** Metadata given to {@link Session.login}. */
 export type LoginMeta = SessionMeta;
 
@@ -50,9 +62,10 @@ export interface Session<Data extends SessionData = SessionData> {
   all(): Promise<Partial<Data>>;
   /**
    * Add `by` to the number under `key` atomically in the store, right away, and return the new value.
-   * Concurrent increments of one session never lose a count.
+   * Concurrent increments of one session never lose a count. A missing key counts as 0; a key that
+   * holds anything but a number is refused with `INVALID_DATA` (its value is left as it is).
    */
-  increment(key: DataKey<Data>, by?: number): Promise<number>;
+  increment(key: NumberKey<Data>, by?: number): Promise<number>;
   /** Queue a flash message, shown once by {@link Session.consumeFlash}. */
   flash(type: string, message: string): void;
   /** Read and remove the flash messages (of one type, or all). */
