@@ -13,7 +13,6 @@ export const ERROR_CODES = {
   STORE_TIMEOUT: 'The store did not answer within `storeTimeout`. The outcome is unknown.',
   STORE_CONFLICT: 'A compare-and-swap write kept losing to concurrent writers and gave up.',
   BAD_ID: 'A session id or device handle passed to an API call is malformed.',
-  BAD_COOKIE: 'A cookie could not be read (tampered, truncated or from another application).',
   TOO_LARGE: 'The session is larger than the store or the cookie can hold.',
   INVALID_DATA:
     'A value cannot be stored in a session (function, cycle, NaN, too deep, reserved key).',
@@ -34,14 +33,19 @@ export interface TesseraErrorOptions {
   status?: number;
 }
 
-const DEFAULT_STATUS: Partial<Record<TesseraErrorCode, number>> = {
+/** The HTTP status each code answers with unless the thrower says otherwise. */
+export const ERROR_STATUS: Readonly<Record<TesseraErrorCode, number>> = {
+  CONFIG: 500,
+  INSECURE_KEY: 500,
   STORE_UNAVAILABLE: 503,
   STORE_TIMEOUT: 503,
   STORE_CONFLICT: 503,
-  TOO_LARGE: 500,
-  INVALID_DATA: 500,
-  TOO_MANY_SESSIONS: 409,
   BAD_ID: 400,
+  TOO_LARGE: 413,
+  INVALID_DATA: 422,
+  TOO_MANY_SESSIONS: 409,
+  UNSUPPORTED: 501,
+  ALREADY_COMMITTED: 500,
 };
 
 /**
@@ -64,7 +68,7 @@ export class TesseraError extends Error {
   constructor(code: TesseraErrorCode, message: string, options: TesseraErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.status = options.status ?? DEFAULT_STATUS[code] ?? 500;
+    this.status = options.status ?? ERROR_STATUS[code];
   }
 }
 

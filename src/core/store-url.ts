@@ -21,6 +21,11 @@ export interface StoreUrlOptions {
    * against the root (`/sessions`), which is not what a relative path means.
    */
   url?: string;
+  /**
+   * Makes another store from its URL, as `createStore` does: the registry passes itself, so a
+   * store holding a store named by URL (the cookie store's `revocations`) never imports it.
+   */
+  createStore?: (url: string, options?: StoreUrlOptions) => Promise<Store>;
 }
 
 /** Makes a store from a parsed URL. */

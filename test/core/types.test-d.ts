@@ -52,7 +52,6 @@ describe('public types', () => {
       | 'STORE_TIMEOUT'
       | 'STORE_CONFLICT'
       | 'BAD_ID'
-      | 'BAD_COOKIE'
       | 'TOO_LARGE'
       | 'INVALID_DATA'
       | 'TOO_MANY_SESSIONS'

@@ -327,9 +327,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
       throw new TesseraError('INVALID_DATA', '`increment` takes a finite number.');
     // What this request already knows of the key; the store refuses what it does not know yet.
     const known =
-      this.loaded || this.changes.changeOf(key) !== undefined
-        ? await this.get(key)
-        : undefined;
+      this.loaded || this.changes.changeOf(key) !== undefined ? await this.get(key) : undefined;
     if (known !== undefined && typeof known !== 'number') throw notANumber(key);
     return this.host.increment(this, key, by);
   }
