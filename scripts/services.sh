@@ -5,19 +5,28 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export SERVICES_DIR="${TESSERA_SERVICES_DIR:-$root/.services}"
+# Where the server definitions are (tests point it at stand-ins).
+defs="${TESSERA_SERVICE_DEFS:-$root/scripts/services}"
 mkdir -p "$SERVICES_DIR"
 cmd="${1:-status}"; shift || true
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  for f in "$root"/scripts/services/*.sh; do [ -e "$f" ] || continue; n="$(basename "$f" .sh)"; [ "${n#_}" = "$n" ] && names+=("$n"); done
+  for f in "$defs"/*.sh; do [ -e "$f" ] || continue; n="$(basename "$f" .sh)"; [ "${n#_}" = "$n" ] && names+=("$n"); done
 fi
-# shellcheck source=/dev/null
-[ -f "$root/scripts/services/_lib.sh" ] && source "$root/scripts/services/_lib.sh"
-for n in "${names[@]}"; do
-  # shellcheck source=/dev/null
-  source "$root/scripts/services/$n.sh"
-done
 case "$cmd" in
-  start|stop|status) for n in "${names[@]}"; do "${n}_${cmd}"; done ;;
+  start|stop|status) ;;
   *) echo "usage: services.sh start|stop|status [name...]" >&2; exit 2 ;;
 esac
+# Each server in a shell of its own (with errexit): one that fails to install or start never keeps
+# the others from starting, and the run still fails, naming it.
+failed=()
+for n in "${names[@]}"; do
+  if ! bash -euo pipefail -c 'source "$1"; source "$2"; "$3"' _ \
+    "$root/scripts/services/_lib.sh" "$defs/$n.sh" "${n}_${cmd}"; then
+    failed+=("$n")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  [ "$cmd" = status ] || echo "[services] $cmd failed for: ${failed[*]}" >&2
+  exit 1
+fi

@@ -8,12 +8,15 @@ apt_ensure() {
     echo "[services] $bin is missing and this is not root: install $* yourself" >&2
     return 1
   fi
+  # Another apt-get (an unattended upgrade, a second test run) may hold the dpkg lock: wait for it
+  # instead of failing, so one busy moment does not leave every server after this one missing.
+  local wait=(-o DPkg::Lock::Timeout=600)
   if [ ! -f "$SERVICES_DIR/.apt-updated" ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && touch "$SERVICES_DIR/.apt-updated"
+    DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" update -qq >/dev/null && touch "$SERVICES_DIR/.apt-updated"
   fi
   echo "[services] installing $*" >&2
   # The packages try to start their own services and fail ("policy-rc.d denied"): harmless.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq "$@" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq "$@" >/dev/null
   command -v "$bin" >/dev/null 2>&1 || [ -x "$bin" ]
 }
 
