@@ -70,10 +70,19 @@ export function expressSessionStore(
     const at = expires === null || expires === undefined ? Number.NaN : new Date(expires).getTime();
     return Number.isFinite(at) ? at : Date.now() + ttl;
   };
+  /**
+   * Calls back outside the promise chain, as express-session's MemoryStore does (it defers with
+   * setImmediate): an exception thrown by the callback is an uncaught exception, as the app
+   * expects, never an unhandled rejection.
+   */
   const settle = <T>(promise: Promise<T>, callback: Callback<T> | undefined): void => {
+    if (callback === undefined) {
+      promise.catch(() => undefined);
+      return;
+    }
     promise.then(
-      (value) => callback?.(null, value),
-      (error: unknown) => callback?.(error),
+      (value) => setImmediate(callback, null, value),
+      (error: unknown) => setImmediate(callback, error),
     );
   };
   const keys = async (): Promise<string[]> => {
