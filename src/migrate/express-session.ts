@@ -5,10 +5,11 @@
  */
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { TesseraError } from '../core/errors.js';
-import type { SessionManager } from '../core/manager/index.js';
+import type { ResponseHeaders, SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
 import { bounded } from '../core/store-call.js';
-import { hasExpired, type LegacySession, type LegacySource } from './legacy-sources.js';
+import { storeKey } from '../core/id.js';
+import type { LegacySession, LegacySource } from './legacy-sources.js';
 
 export { connectPgSource, connectRedisSource, expressStoreSource } from './legacy-sources.js';
 export type {
@@ -69,15 +70,51 @@ interface Migration<Data extends SessionData> {
   ready(): Promise<void>;
   /** The verified old session id, once the migration ran and found the cookie genuine. */
   sid: string | undefined;
+  /** The old cookie's lifetime (ms), carried onto the new cookie; `undefined` for a browser-session one. */
+  maxAge: number | undefined;
+  /**
+   * The old session moved moments ago in another request of this browser (still in flight): this
+   * one must not hand out a cookie of its own, which would replace the migrated one.
+   */
+  isLate: boolean;
   isDone: boolean;
 }
 
+/** How long a moved session is remembered, for requests that were already on their way. */
+const MOVED_FOR_MS = 60_000;
+/** The store key marking that the old session `sid` moved (no raw id is ever stored). */
+const movedKey = (sid: string): string => storeKey(`tessera:migrated:${sid}`);
+
+/** The keys of an old session that are never carried: express-session's own, and reserved ones. */
+function isCarried(key: string): boolean {
+  return key !== 'cookie' && !key.startsWith('__') && key !== 'constructor' && key !== 'prototype';
+}
+
 /**
- * Wraps a manager so it also accepts express-session's signed cookie. A visitor who brings one
- * and has no tessera session gets the old session's data (every key but express-session's
- * `cookie`; keys the handler already set win) in a new tessera session, on the first request that
- * uses the session; once that commit succeeded, the old record is deleted and the old cookie
- * cleared. Requests without the old cookie cost nothing more; a request that never touches the
+ * `Set-Cookie` lines with the old cookie's lifetime added where tessera's cookie has none (a
+ * browser-session cookie), so a persistent login stays persistent across the switch.
+ */
+function withLifetime(headers: ResponseHeaders, maxAge: number, now: number): ResponseHeaders {
+  const seconds = Math.ceil(maxAge / 1000);
+  const expires = new Date(now + seconds * 1000).toUTCString();
+  return headers.map(([name, value]) =>
+    name === 'set-cookie' && !/;\s*(max-age|expires)=/i.test(value)
+      ? ([name, `${value}; Max-Age=${seconds}; Expires=${expires}`] as const)
+      : ([name, value] as const),
+  );
+}
+
+/**
+ * Wraps a manager so it also accepts express-session's signed cookie (this needs the
+ * `cookie-signature` package). A visitor who brings one and has no tessera session gets the old
+ * session's data in a new tessera session, on the first request that uses the session: every key
+ * but express-session's `cookie` and the keys tessera reserves (`__…`, `constructor`,
+ * `prototype`); keys the handler already set win. What the old store says is live is live (its
+ * TTL, not the `cookie.expires` stamp, which touches leave stale), and a persistent old cookie
+ * stays persistent: the new cookie gets its lifetime. Once that commit succeeded, the old record
+ * is deleted and the old cookie cleared; for a minute the store remembers that it moved, so a
+ * request of the same browser already in flight with the old cookie drops its own changes instead
+ * of handing out an anonymous cookie that would replace the migrated session. Requests without the old cookie cost nothing more; a request that never touches the
  * session leaves the old cookie for a later one. A cookie with a wrong signature is ignored and
  * left alone. The old store's failures reach the handler as `STORE_UNAVAILABLE`/`STORE_TIMEOUT`,
  * like tessera's own store's.
@@ -151,6 +188,8 @@ export function migrateExpressSession<Data extends SessionData>(
     const m: Migration<Data> = {
       inner,
       sid: undefined,
+      maxAge: undefined,
+      isLate: false,
       isDone: false,
       ready: () => (running ??= run()),
       session: wrap(
@@ -166,15 +205,28 @@ export function migrateExpressSession<Data extends SessionData>(
       await inner.load();
       if (inner.isNew) {
         const legacy = await call('get', () => source.get(sid));
-        if (legacy !== undefined && !flushed && !hasExpired(legacy, Date.now())) {
+        if (legacy === undefined) {
+          // Gone from the old store: expired, or moved by a request of this browser still in flight.
+          m.isLate = (await manager.store.get(movedKey(sid)).catch(() => undefined)) !== undefined;
+        } else if (!flushed) {
+          const reserved = Object.keys(legacy).filter((key) => key !== 'cookie' && !isCarried(key));
+          if (reserved.length > 0)
+            onError(
+              new TesseraError(
+                'INVALID_DATA',
+                `An old session's keys ${reserved.map((k) => `\`${k}\``).join(', ')} were not carried over: tessera reserves keys starting with "__" and the names "constructor" and "prototype". Rename them in the old app first if you need them.`,
+              ),
+            );
           for (const [key, value] of Object.entries(legacy)) {
-            if (key === 'cookie' || touched.has(key)) continue;
+            if (!isCarried(key) || touched.has(key)) continue;
             try {
               loose.set(key, value);
             } catch (error) {
               onError(error);
             }
           }
+          const maxAge = legacy.cookie?.originalMaxAge;
+          if (typeof maxAge === 'number' && maxAge >= 1000) m.maxAge = maxAge;
           const userId = options.userOf?.(legacy);
           if (typeof userId === 'string' && userId !== '') await inner.login(userId);
         }
@@ -212,10 +264,27 @@ export function migrateExpressSession<Data extends SessionData>(
       if (m === undefined) return manager.commit(session);
       // Something changed without a read: the old data still has to come along.
       if (!m.isDone && manager.needsCommit(m.inner)) await m.ready();
-      const headers = await manager.commit(m.inner);
+      if (m.isLate && !m.isDone) {
+        // The old session moved in a request still in flight: its cookie must win. This request's
+        // own changes are dropped rather than saved under an anonymous cookie that would replace it.
+        m.isDone = true;
+        manager.discard(m.inner);
+        return [
+          ['cache-control', 'no-store'],
+          ['vary', 'Cookie'],
+        ];
+      }
+      let headers = await manager.commit(m.inner);
       const sid = m.isDone ? undefined : m.sid;
       m.isDone = true;
       if (sid === undefined) return headers;
+      if (m.maxAge !== undefined) headers = withLifetime(headers, m.maxAge, Date.now());
+      if (!m.inner.isNew) {
+        // Remembered before the old record goes, so no request in flight finds neither.
+        await call('write', () =>
+          manager.store.write(movedKey(sid), { create: true }, Date.now() + MOVED_FOR_MS),
+        ).catch(onError);
+      }
       await call('destroy', () => source.destroy(sid)).catch(onError);
       const out: Array<readonly [string, string]> = [
         ...headers,

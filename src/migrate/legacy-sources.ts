@@ -6,14 +6,26 @@ import { TesseraError } from '../core/errors.js';
 
 /** An express-session session as its store kept it: the data plus express-session's `cookie`. */
 export type LegacySession = Record<string, unknown> & {
-  cookie?: { expires?: string | null } | undefined;
+  cookie?:
+    | {
+        /** When express-session last set the cookie's expiry; stale when only touches kept it alive. */
+        expires?: string | null;
+        /** The cookie's lifetime (`cookie.maxAge`) in ms; `null` for a browser-session cookie. */
+        originalMaxAge?: number | null;
+      }
+    | undefined;
 };
 
 /** Reads and deletes the sessions express-session left behind, by their (unsigned) session id. */
 export interface LegacySource {
   /** A name for messages, e.g. `"connect-redis"`. */
   readonly name: string;
-  /** The session of `sid`, or `undefined`. One whose cookie has expired is ignored by the caller. */
+  /**
+   * The live session of `sid`, or `undefined`. The source decides what is live, as the old store
+   * does (Redis by its TTL, connect-pg-simple by its `expire` column, a store by its own `get`):
+   * the `cookie.expires` stamp inside a session is stale whenever the store kept it alive by
+   * touching it (express-session's `resave: false`), so the migration never judges by it.
+   */
   get(sid: string): Promise<LegacySession | undefined>;
   /** Delete the session of `sid` (a no-op when it is gone). */
   destroy(sid: string): Promise<void>;
@@ -24,12 +36,6 @@ function asSession(value: unknown): LegacySession | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
     ? (value as LegacySession)
     : undefined;
-}
-
-/** Whether express-session's own cookie data says the session has expired. */
-export function hasExpired(session: LegacySession, now: number): boolean {
-  const expires = session.cookie?.expires;
-  return typeof expires === 'string' && Date.parse(expires) <= now;
 }
 
 /** The Redis commands the connect-redis reader needs; node-redis 4–6 and ioredis clients have them. */

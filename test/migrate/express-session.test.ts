@@ -204,6 +204,53 @@ migrationSuite(
   redisSkip,
 );
 
+describe.skipIf(redisSkip)(
+  'migrateExpressSession from connect-redis with resave: false (issue 11, item 3)',
+  () => {
+    it('carries a session kept alive by touches although its cookie.expires stamp is in the past', async () => {
+      const client = createClient({ url: `redis://127.0.0.1:${SERVICES.redis.port}` });
+      client.on('error', () => {});
+      await client.connect();
+      const prefix = `stale-${randomBytes(6).toString('hex')}:`;
+      try {
+        // What connect-redis leaves after a login more than maxAge ago and touches since: the
+        // stamp from the login, and a TTL that every touch pushed forward (EXPIRE only).
+        const sid = `s${randomBytes(8).toString('hex')}`;
+        const stale = new Date(Date.now() - 3 * 24 * 3600_000).toISOString();
+        await client.set(
+          `${prefix}${sid}`,
+          JSON.stringify({
+            cookie: { originalMaxAge: 86_400_000, expires: stale, httpOnly: true, path: '/' },
+            passport: { user: 'carol' },
+            cart: ['still here'],
+          }),
+          { EX: 3600 },
+        );
+        const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
+          secret: SECRET,
+          source: connectRedisSource({ client, prefix }),
+          userOf: (old) => (old['passport'] as { user?: string } | undefined)?.user,
+        });
+        const app = await tesseraApp(manager);
+        const visitor = new Client(app.url);
+        const { sign } = await import('cookie-signature');
+        visitor.cookies.set('connect.sid', encodeURIComponent(`s:${sign(sid, SECRET)}`));
+        const answer = await visitor.get('/me');
+        expect(JSON.parse(answer.body)).toEqual({
+          cart: ['still here'],
+          note: null,
+          user: 'carol',
+        });
+        expect(answer.setCookies.find((l) => l.startsWith('sid='))).toMatch(/Max-Age=86400/);
+        expect(await client.exists(`${prefix}${sid}`)).toBe(0);
+        await app.close();
+      } finally {
+        await client.close();
+      }
+    });
+  },
+);
+
 const pgSkip = await skipUnless('PostgreSQL', 5499);
 migrationSuite(
   'connect-pg-simple on PostgreSQL',
@@ -285,13 +332,10 @@ describe('migrateExpressSession: failures and other adapters', () => {
     expect(sessions['old2']).toBeUndefined();
   });
 
-  it('an old session whose cookie expired is not carried over', async () => {
-    const sessions = {
-      old3: { cart: ['late'], cookie: { expires: new Date(Date.now() - 1000).toISOString() } },
-    };
+  it('an old session its store no longer has is not carried over', async () => {
     const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
       secret: SECRET,
-      source: memorySource(sessions),
+      source: memorySource({}),
     });
     const handler = withSessions(manager, async (_request, s) =>
       Response.json({ cart: (await s.get('cart')) ?? null }),
@@ -303,6 +347,85 @@ describe('migrateExpressSession: failures and other adapters', () => {
     );
     expect(await response.json()).toEqual({ cart: null });
     expect(response.headers.getSetCookie()).toEqual([expect.stringMatching(/^connect\.sid=;/)]);
+  });
+
+  it('keeps a persistent old cookie persistent: the new cookie gets its lifetime (issue 11, item 3)', async () => {
+    const week = 7 * 24 * 3600_000;
+    const sessions: Record<string, Record<string, unknown>> = {
+      old4: { cart: ['tea'], cookie: { originalMaxAge: week, expires: new Date(0).toISOString() } },
+    };
+    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
+      secret: SECRET,
+      source: memorySource(sessions),
+    });
+    const handler = withSessions(manager, async (_request, s) =>
+      Response.json({ cart: (await s.get('cart')) ?? null }),
+    );
+    const response = await handler(
+      new Request('http://app.test/', {
+        headers: { cookie: `connect.sid=${await signed('old4')}` },
+      }),
+    );
+    // The stamp says 1970, the store says live: the store wins.
+    expect(await response.json()).toEqual({ cart: ['tea'] });
+    const ours = response.headers.getSetCookie().find((line) => line.startsWith('sid='));
+    expect(ours).toMatch(/Max-Age=604800/);
+    expect(ours).toMatch(/Expires=/);
+  });
+
+  it('does not carry keys tessera reserves, and says which', async () => {
+    const errors: unknown[] = [];
+    const sessions: Record<string, Record<string, unknown>> = {
+      old5: { cart: ['x'], __secret: 1, constructor: 2, prototype: 3 },
+    };
+    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
+      secret: SECRET,
+      source: memorySource(sessions),
+      onError: (e) => errors.push(e),
+    });
+    const handler = withSessions(manager, async (_request, s) => Response.json(await s.all()));
+    const response = await handler(
+      new Request('http://app.test/', {
+        headers: { cookie: `connect.sid=${await signed('old5')}` },
+      }),
+    );
+    expect(await response.json()).toEqual({ cart: ['x'] });
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: 'INVALID_DATA',
+        message: expect.stringMatching(/`__secret`, `constructor`, `prototype` were not carried/),
+      }),
+    ]);
+  });
+
+  it('a request in flight with the old cookie does not replace the migrated session (issue 11, item 3)', async () => {
+    const sessions: Record<string, Record<string, unknown>> = {
+      old6: { cart: ['book'], passport: { user: 'alice' } },
+    };
+    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
+      secret: SECRET,
+      source: memorySource(sessions),
+      userOf: (old) => (old['passport'] as { user?: string } | undefined)?.user,
+    });
+    const app = await tesseraApp(manager);
+    const cookie = await signed('old6');
+    const first = new Client(app.url);
+    first.cookies.set('connect.sid', cookie);
+    const late = new Client(app.url);
+    late.cookies.set('connect.sid', cookie);
+    const moved = await first.get('/me');
+    expect(JSON.parse(moved.body)).toMatchObject({ cart: ['book'], user: 'alice' });
+    // The same browser's other request left before the first answer came back: it writes too.
+    const answer = await late.post('/note');
+    expect(answer.setCookies.filter((line) => line.startsWith('sid='))).toEqual([]);
+    expect(answer.setCookies.filter((line) => line.startsWith('connect.sid='))).toEqual([]);
+    // The migrated, logged-in session is what the browser keeps.
+    expect(JSON.parse((await first.get('/me')).body)).toEqual({
+      cart: ['book'],
+      note: null,
+      user: 'alice',
+    });
+    await app.close();
   });
 
   it('a missing secret or source fails at start-up with CONFIG', () => {
