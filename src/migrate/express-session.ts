@@ -256,7 +256,7 @@ export function migrateExpressSession<Data extends SessionData>(
     discard(session) {
       const m = migrations.get(session);
       if (m) m.isDone = true;
-      manager.discard(m?.inner ?? session);
+      return manager.discard(m?.inner ?? session);
     },
     handleOf: (session) => manager.handleOf(migrations.get(session)?.inner ?? session),
     async commit(session) {

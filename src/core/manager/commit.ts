@@ -190,6 +190,20 @@ export function cookieHeaders(
   return out;
 }
 
+/**
+ * The headers a response must carry even when the session is not committed (a failed handler or
+ * commit): what already happened in the store. A new id already stored (a login or regenerate
+ * that failed at a later step) is sent, so the client keeps a working session; a destroyed
+ * session's cookie is cleared. Pending changes are not written. A sealed session stores nothing
+ * until its cookies are sent, so it needs none.
+ */
+export function settledHeaders(ctx: ManagerContext, s: SessionState): ResponseHeaders {
+  if (s.backend !== undefined) return NO_HEADERS;
+  const isIdSent = s.isIdChanged && !s.isMissing && s.id !== undefined;
+  if (!isIdSent && !(s.isDestroyed && s.hadCookie)) return NO_HEADERS;
+  return cookieHeaders(ctx, s, false, isIdSent);
+}
+
 /** No headers: shared, frozen. */
 export const NO_HEADERS: ResponseHeaders = Object.freeze([]);
 

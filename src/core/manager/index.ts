@@ -9,7 +9,7 @@ import type { Session, SessionData } from '../session/types.js';
 import type { Clock, Store } from '../store.js';
 import type { SessionRequest } from '../transport/index.js';
 import { createAdmin, type UserOps } from './admin.js';
-import { createCommitter, type ResponseHeaders } from './commit.js';
+import { createCommitter, settledHeaders, type ResponseHeaders } from './commit.js';
 import { createContext } from './context.js';
 import { createHost } from './host.js';
 import { createLoader, createOpener } from './load.js';
@@ -29,8 +29,14 @@ export interface SessionManager<Data extends SessionData = SessionData> extends 
    * fails, in which case no header should be sent.
    */
   commit(session: Session<Data>): Promise<ResponseHeaders>;
-  /** Drop this request's pending changes: nothing more is written (a failed handler). */
-  discard(session: Session<Data>): void;
+  /**
+   * Drop this request's pending changes: nothing more is written (a failed handler or commit).
+   * Returns the headers the response must still carry for what already reached the store: the
+   * new id of a login or regenerate that failed at a later step (so the client keeps a working
+   * session), or the clearing of a destroyed session's cookie. Adapters add them to the error
+   * answer.
+   */
+  discard(session: Session<Data>): ResponseHeaders;
   /** Whether `commit` would do anything (adapters use it to skip work on untouched sessions). */
   needsCommit(session: Session<Data>): boolean;
   /** The device handle of a session (the hashed id), or `undefined` for a new session. */
@@ -73,7 +79,11 @@ export function createManager<Data extends SessionData>(
     ...admin,
     store,
     load: open,
-    discard: (session) => stateOf(session).close(),
+    discard(session) {
+      const s = stateOf(session);
+      s.close();
+      return settledHeaders(ctx, s);
+    },
     needsCommit: (session) => committer.needsCommit(stateOf(session)),
     commit: (session) => committer.commit(stateOf(session)),
     handleOf(session) {

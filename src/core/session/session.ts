@@ -193,6 +193,14 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     if (this.stored) this.stored = { ...this.stored, userId, meta };
   }
 
+  /** The user binding was given back (a login refused after all by the per-user cap). */
+  unbound(): void {
+    if (this.stored) {
+      const { userId: _userId, ...rest } = this.stored;
+      this.stored = rest;
+    }
+  }
+
   /** No more changes: the commit started, or the request's changes are dropped. */
   close(): void {
     this.committed = true;
