@@ -184,10 +184,45 @@ export function cookieHeaders(
   } else if (s.id === undefined && s.hadCookie && (s.isDestroyed || s.isLoaded)) {
     out.push(['set-cookie', cookie.clear(s.isSecure)]);
   }
-  if (out.length === 0) return NO_HEADERS;
-  out.push(['cache-control', 'no-store'], ['vary', 'Cookie']);
+  if (out.length === 0) return s.isLoaded ? readHeaders(ctx) : NO_HEADERS;
+  out.push(['cache-control', 'no-store'], ...varyHeaders(ctx));
   if (s.source === 'query') out.push(['referrer-policy', 'no-referrer']);
   return out;
+}
+
+const VARY = new WeakMap<ManagerContext, ResponseHeaders>();
+/** `Vary` for every transport the manager reads an id from: the answer depends on them. */
+function varyHeaders(ctx: ManagerContext): ResponseHeaders {
+  let vary = VARY.get(ctx);
+  if (vary === undefined) {
+    const { transports } = ctx.o;
+    const names = [
+      ...(transports.cookie ? ['Cookie'] : []),
+      ...(transports.header === undefined ? [] : [transports.header]),
+    ];
+    vary = Object.freeze(names.map((name) => Object.freeze(['vary', name] as const)));
+    VARY.set(ctx, vary);
+  }
+  return vary;
+}
+
+const READ = new WeakMap<ManagerContext, ResponseHeaders>();
+/**
+ * The headers of an answer that read the session but sets no cookie: it depends on who asked, so
+ * no shared cache may keep it (`private, no-store`, which adapters set only when the handler set
+ * no `Cache-Control` of its own) and caches must key it by the session's transports (`Vary`).
+ * Built once per manager and shared.
+ */
+export function readHeaders(ctx: ManagerContext): ResponseHeaders {
+  let headers = READ.get(ctx);
+  if (headers === undefined) {
+    headers = Object.freeze([
+      Object.freeze(['cache-control', 'private, no-store'] as const),
+      ...varyHeaders(ctx),
+    ]);
+    READ.set(ctx, headers);
+  }
+  return headers;
 }
 
 /**
@@ -195,12 +230,14 @@ export function cookieHeaders(
  * commit): what already happened in the store. A new id already stored (a login or regenerate
  * that failed at a later step) is sent, so the client keeps a working session; a destroyed
  * session's cookie is cleared. Pending changes are not written. A sealed session stores nothing
- * until its cookies are sent, so it needs none.
+ * until its cookies are sent, so it needs none. An answer that read the session gets
+ * {@link readHeaders}.
  */
 export function settledHeaders(ctx: ManagerContext, s: SessionState): ResponseHeaders {
-  if (s.backend !== undefined) return NO_HEADERS;
+  if (s.backend !== undefined) return s.isLoaded ? readHeaders(ctx) : NO_HEADERS;
   const isIdSent = s.isIdChanged && !s.isMissing && s.id !== undefined;
-  if (!isIdSent && !(s.isDestroyed && s.hadCookie)) return NO_HEADERS;
+  if (!isIdSent && !(s.isDestroyed && s.hadCookie))
+    return s.isLoaded ? readHeaders(ctx) : NO_HEADERS;
   return cookieHeaders(ctx, s, false, isIdSent);
 }
 
