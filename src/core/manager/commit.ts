@@ -184,7 +184,7 @@ export function cookieHeaders(
   } else if (s.id === undefined && s.hadCookie && (s.isDestroyed || s.isLoaded)) {
     out.push(['set-cookie', cookie.clear(s.isSecure)]);
   }
-  if (out.length === 0) return s.isLoaded ? readHeaders(ctx) : NO_HEADERS;
+  if (out.length === 0) return s.wasRead ? readHeaders(ctx) : NO_HEADERS;
   out.push(['cache-control', 'no-store'], ...varyHeaders(ctx));
   if (s.source === 'query') out.push(['referrer-policy', 'no-referrer']);
   return out;
@@ -234,10 +234,10 @@ export function readHeaders(ctx: ManagerContext): ResponseHeaders {
  * {@link readHeaders}.
  */
 export function settledHeaders(ctx: ManagerContext, s: SessionState): ResponseHeaders {
-  if (s.backend !== undefined) return s.isLoaded ? readHeaders(ctx) : NO_HEADERS;
+  if (s.backend !== undefined) return s.wasRead ? readHeaders(ctx) : NO_HEADERS;
   const isIdSent = s.isIdChanged && !s.isMissing && s.id !== undefined;
   if (!isIdSent && !(s.isDestroyed && s.hadCookie))
-    return s.isLoaded ? readHeaders(ctx) : NO_HEADERS;
+    return s.wasRead ? readHeaders(ctx) : NO_HEADERS;
   return cookieHeaders(ctx, s, false, isIdSent);
 }
 

@@ -75,6 +75,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   private committed = false;
   private idChanged = false;
   private pendingFlash = false;
+  private read = false;
   private loading: Promise<unknown> | undefined;
   private readonly changes = new Changes();
 
@@ -128,6 +129,10 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   /** The id changed in this request (new, renewed): the client must be told. */
   get isIdChanged(): boolean {
     return this.idChanged;
+  }
+  /** The handler read the session (a value, its keys, its flash): the answer depends on it. */
+  get wasRead(): boolean {
+    return this.read;
   }
   /** Flash messages were queued and must be merged with the stored ones at commit. */
   get hasPendingFlash(): boolean {
@@ -259,6 +264,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
 
   /** Loads the record once; settles when it is there (or known missing). No promise of its own. */
   ensureLoaded(): Promise<unknown> {
+    this.read = true;
     if (this.loaded || this.missing) return SETTLED;
     return (this.loading ??= this.host.load(this));
   }
@@ -269,6 +275,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   }
 
   get<K extends DataKey<Data>>(key: K): Promise<Data[K] | undefined> {
+    this.read = true;
     // Only keys a handler may set count: never tessera's own (`__…`) nor an object's built-ins.
     if (isReserved(key)) return SETTLED;
     try {
