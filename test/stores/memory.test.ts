@@ -41,3 +41,52 @@ describe('memory store', () => {
     expect((await store.get(key))?.data).toEqual({ list: [1] });
   });
 });
+
+describe('memory store bound (issue 11, item 20)', () => {
+  it('refuses new sessions past maxSessions while existing ones keep working', async () => {
+    const clock = testClock();
+    const store = memoryStore({ clock, maxSessions: 3 });
+    const keys = [newKey(), newKey(), newKey()];
+    for (const key of keys) await store.write(key, { create: true }, clock.now() + 1000);
+    await expect(store.write(newKey(), { create: true }, clock.now() + 1000)).rejects.toMatchObject(
+      {
+        code: 'STORE_UNAVAILABLE',
+        message: expect.stringContaining('maximum of 3 sessions'),
+      },
+    );
+    // Existing sessions are untouched and still writable.
+    expect((await store.write(keys[0]!, { set: { a: 1 } }, clock.now() + 1000)).existed).toBe(true);
+    // Once some expired, new ones are taken again (the full store sweeps first).
+    clock.advance(2000);
+    expect((await store.write(newKey(), { create: true }, clock.now() + 1000)).existed).toBe(false);
+    expect(await store.count!()).toBe(1);
+  });
+
+  it('gives new visitors 503 through the manager, never an unbounded heap', async () => {
+    const { createSessionManager } = await import('../../src/index.js');
+    const manager = createSessionManager({
+      store: memoryStore({ maxSessions: 2 }),
+      gcInterval: false,
+    });
+    const visit = async () => {
+      const s = manager.load({ header: () => undefined, isSecure: false });
+      s.set('x', 1);
+      return manager.commit(s);
+    };
+    await visit();
+    await visit();
+    await expect(visit()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 });
+  });
+
+  it('refuses a bound that is not a whole positive number, and reads it from the URL', async () => {
+    expect(() => memoryStore({ maxSessions: 0 })).toThrow(
+      expect.objectContaining({ code: 'CONFIG' }),
+    );
+    const { createStore } = await import('../../src/index.js');
+    const store = await createStore('memory:?maxSessions=1');
+    await store.write(newKey(), { create: true }, Date.now() + 1000);
+    await expect(store.write(newKey(), { create: true }, Date.now() + 1000)).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+    });
+  });
+});

@@ -6,6 +6,7 @@
  * single-process apps; use Redis, SQL, SQLite or the file store to share or keep sessions.
  */
 import { applyDelta } from '../../core/delta.js';
+import { TesseraError } from '../../core/errors.js';
 import type { StoreFactory } from '../../core/store-url.js';
 import {
   systemClock,
@@ -30,6 +31,14 @@ export const STORE_NAME = 'memory';
 export interface MemoryStoreOptions {
   /** The clock deciding expiry; tests pass one they can move. @default Date.now */
   clock?: Clock;
+  /**
+   * The most sessions the store holds. When it is full (after expired ones are swept), a new
+   * session is refused with `STORE_UNAVAILABLE` (the visitor gets 503) while every existing one
+   * keeps working: a stream of new visitors can never grow the process without bound, nor push
+   * real users' sessions out. A session uses about 300 bytes plus its data. `Infinity` for no bound.
+   * @default 100000
+   */
+  maxSessions?: number;
 }
 
 /**
@@ -59,6 +68,15 @@ const BUCKET_MS = 1000;
  */
 export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const clock = options.clock ?? systemClock;
+  const maxSessions = options.maxSessions ?? 100_000;
+  if (
+    maxSessions !== Number.POSITIVE_INFINITY &&
+    (!Number.isInteger(maxSessions) || maxSessions < 1)
+  )
+    throw new TesseraError(
+      'CONFIG',
+      `Option \`maxSessions\` of the memory store must be a whole number of at least 1 (or Infinity); got ${String(maxSessions)}.`,
+    );
   const entries = new Map<string, Entry>();
   const buckets = new Map<number, Set<string>>();
   const bucketHeap = new MinHeap();
@@ -192,6 +210,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const result = applyDelta(entry && toRecord(entry), delta, expiresAt, now);
       if (result === undefined) return { existed: false };
       if (entry) remove(key, entry);
+      else if (entries.size >= maxSessions) {
+        sweep(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+        if (entries.size >= maxSessions)
+          throw new TesseraError(
+            'STORE_UNAVAILABLE',
+            `The memory store holds its maximum of ${maxSessions} sessions; new sessions are refused until some end. Raise \`maxSessions\` or use a shared store.`,
+          );
+      }
       put(key, toEntry(result.record));
       emit('write', key);
       return result.counters === undefined
@@ -302,6 +328,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   };
 }
 
-/** `memory:` URLs for `createStore`; they take no parameters. */
-export const storeFromUrl: StoreFactory = (_url, options) =>
-  memoryStore(options.clock === undefined ? {} : { clock: options.clock });
+/** `memory:` URLs for `createStore`, with `?maxSessions=N`. */
+export const storeFromUrl: StoreFactory = (url, options) => {
+  const max = url.searchParams.get('maxSessions');
+  return memoryStore({
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(max === null ? {} : { maxSessions: Number(max) }),
+  });
+};
