@@ -1,10 +1,13 @@
 /** tessera with the memory store on node:http. */
 import { createServer } from 'node:http';
 import { withSessions } from '../../src/adapters/node.js';
-import { createSessionManager } from '../../src/index.js';
+import { createSessionManager, memoryStore } from '../../src/index.js';
 import { listen, payload } from '../_server.js';
 
-const sessions = createSessionManager<{ count: number }>();
+// Unbounded, like the peers' memory stores: a full run's new visitors pass the default 100 000.
+const sessions = createSessionManager<{ count: number }>({
+  store: memoryStore({ maxSessions: Infinity }),
+});
 listen(
   createServer(
     withSessions(sessions, async (req, res) => {
