@@ -20,6 +20,8 @@ export const ERROR_CODES = {
     'The user already has `maxSessionsPerUser` sessions and the policy is `refuse`.',
   UNSUPPORTED: 'The store does not offer this ability (for example a user index).',
   ALREADY_COMMITTED: 'The session was changed after it was committed (after the headers went out).',
+  CROSS_SITE:
+    'A state-changing request came from another site (Sec-Fetch-Site or Origin) and was refused.',
 } as const;
 
 /** A stable error code. */
@@ -46,6 +48,7 @@ export const ERROR_STATUS: Readonly<Record<TesseraErrorCode, number>> = {
   TOO_MANY_SESSIONS: 409,
   UNSUPPORTED: 501,
   ALREADY_COMMITTED: 500,
+  CROSS_SITE: 403,
 };
 
 /**

@@ -30,6 +30,7 @@ const OPTIONS: Record<keyof SessionManagerOptions, readonly Kind[]> = {
   onError: ['function'],
   observers: ['array'],
   clock: ['object'],
+  crossOrigin: ['object', 'boolean'],
 };
 
 /** express-session's options, and what to do with each under tessera. */

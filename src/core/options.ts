@@ -12,6 +12,11 @@ import { checkShapes } from './options-check.js';
 import { checkDuration, HOUR, MINUTE } from './time.js';
 import { createCookieCodec, type CookieCodec, type CookieOptions } from './transport/cookie.js';
 import { resolveTransports, type TransportOptions, type Transports } from './transport/index.js';
+import {
+  createOriginCheck,
+  type CrossOriginOptions,
+  type OriginCheck,
+} from './transport/origin.js';
 
 /** What to do when a login would exceed `maxSessionsPerUser`. */
 export type SessionLimitPolicy = 'evict-oldest' | 'refuse';
@@ -66,6 +71,15 @@ export interface SessionManagerOptions {
   observers?: readonly Observer[] | undefined;
   /** The clock; tests pass one they can move. @default Date.now */
   clock?: Clock | undefined;
+  /**
+   * Refuse state-changing requests (POST, PUT, PATCH, DELETE, …) that a browser says come from
+   * another site (`Sec-Fetch-Site: cross-site`/`same-site`, or an `Origin` that is not this host),
+   * with `CROSS_SITE` (403) before the handler runs, as Go's `http.CrossOriginProtection` does: a
+   * form on any site can otherwise post with your users' cookies (login CSRF included). Requests
+   * that carry neither header (curl, servers, old clients) pass. `false` switches it off.
+   * @default {} (on, no trusted origins, no bypass)
+   */
+  crossOrigin?: CrossOriginOptions | false | undefined;
 }
 
 /** Options resolved and checked. */
@@ -88,6 +102,8 @@ export interface ResolvedOptions {
   onError: (error: unknown) => void;
   observers: Observers;
   clock: Clock;
+  /** The cross-site check, or `undefined` when switched off. */
+  originCheck: OriginCheck | undefined;
 }
 
 /** Checks every option; a mistake throws `CONFIG` naming the option and what to do. */
@@ -159,5 +175,6 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     onError: options.onError ?? (() => {}),
     observers: combineObservers(options.observers),
     clock: options.clock ?? systemClock,
+    originCheck: options.crossOrigin === false ? undefined : createOriginCheck(options.crossOrigin),
   };
 }

@@ -57,6 +57,7 @@ describe('public types', () => {
       | 'TOO_MANY_SESSIONS'
       | 'UNSUPPORTED'
       | 'ALREADY_COMMITTED'
+      | 'CROSS_SITE'
     >();
   });
 });

@@ -24,6 +24,12 @@ export interface SessionManager<Data extends SessionData = SessionData> extends 
   /** The session of a request. Costs no store call: the record loads when first read. */
   load(request: SessionRequest): Session<Data>;
   /**
+   * Whether a request may go on to its handler: `undefined`, or the `CROSS_SITE` error (403) to
+   * answer a state-changing request from another site with (see the `crossOrigin` option).
+   * Adapters ask before they run the handler.
+   */
+  checkRequest(request: SessionRequest): TesseraError | undefined;
+  /**
    * Save what the request changed and say which headers to send. Call it before the response
    * headers go out; adapters do. Rejects with `STORE_UNAVAILABLE`/`STORE_TIMEOUT` when the store
    * fails, in which case no header should be sent.
@@ -79,6 +85,7 @@ export function createManager<Data extends SessionData>(
     ...admin,
     store,
     load: open,
+    checkRequest: o.originCheck ?? (() => undefined),
     discard(session) {
       const s = stateOf(session);
       s.close();

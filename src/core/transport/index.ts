@@ -13,6 +13,8 @@ export interface SessionRequest {
   readonly url?: string | undefined;
   /** The client address, recorded as device information at login. */
   readonly ip?: string | undefined;
+  /** The request method (`GET`, `POST`, …), for the cross-site check of state-changing requests. */
+  readonly method?: string | undefined;
 }
 
 /**
