@@ -7,7 +7,8 @@ import type { Delta, JsonValue, StoreRecord } from './store.js';
 
 /**
  * The record after `delta`, as a new object (the input is not changed), or `undefined` when the
- * delta may not apply (no live record and no `create`). Also returns the counters of `delta.incr`.
+ * delta may not apply (no live record and no `create`). Also returns the counters of `delta.incr`,
+ * or the keys that made it refuse the whole delta (see {@link Applied}).
  * Per-key deadlines (`delta.expire`) are kept; keys already past theirs count as absent.
  */
 export function applyDelta(
@@ -15,7 +16,7 @@ export function applyDelta(
   delta: Delta,
   expiresAt: number,
   now: number,
-): { record: StoreRecord; counters: Record<string, number> | undefined } | undefined {
+): Applied | undefined {
   const live =
     current !== undefined && isLive(current, now) ? dropExpiredKeys(current, now) : undefined;
   if (live === undefined && !delta.create) return undefined;
@@ -36,6 +37,10 @@ export function applyDelta(
       if (Object.hasOwn(data, key)) (deadlines ??= {})[key] = delta.expire[key]!;
   let counters: Record<string, number> | undefined;
   if (delta.incr) {
+    const nonNumeric = Object.keys(delta.incr).filter(
+      (key) => data[key] !== undefined && typeof data[key] !== 'number',
+    );
+    if (nonNumeric.length > 0) return { record: undefined, counters: undefined, nonNumeric };
     counters = {};
     for (const [key, by] of Object.entries(delta.incr)) {
       const before = data[key];
@@ -56,5 +61,13 @@ export function applyDelta(
   const meta = delta.meta ?? live?.meta;
   if (meta !== undefined) record.meta = meta;
   if (deadlines !== undefined && Object.keys(deadlines).length > 0) record.keyExpiresAt = deadlines;
-  return { record, counters };
+  return { record, counters, nonNumeric: undefined };
 }
+
+/**
+ * What {@link applyDelta} made: the new record and the counters of `incr`; or, when a key of
+ * `incr` holds something other than a number, no record and those keys (the store writes nothing).
+ */
+export type Applied =
+  | { record: StoreRecord; counters: Record<string, number> | undefined; nonNumeric: undefined }
+  | { record: undefined; counters: undefined; nonNumeric: string[] };

@@ -5,33 +5,9 @@
  * failing later, per request, with a misleading one.
  */
 import { TesseraError } from './errors.js';
-import type { SessionManagerOptions } from './options.js';
 
-type Kind = 'object' | 'function' | 'boolean' | 'number' | 'string' | 'array';
-
-/** Every option and the kinds it may be (besides `undefined`). */
-const OPTIONS: Record<keyof SessionManagerOptions, readonly Kind[]> = {
-  store: ['object'],
-  idleTimeout: ['number'],
-  absoluteTimeout: ['number', 'boolean'],
-  touchAfter: ['number'],
-  cookie: ['object'],
-  transport: ['object'],
-  idBytes: ['number'],
-  idPrefix: ['string'],
-  generateId: ['function'],
-  saveNew: ['boolean'],
-  codec: ['object'],
-  schema: ['object', 'function'],
-  storeTimeout: ['number'],
-  maxSessionsPerUser: ['number'],
-  sessionLimitPolicy: ['string'],
-  gcInterval: ['number', 'boolean'],
-  onError: ['function'],
-  observers: ['array'],
-  clock: ['object'],
-  crossOrigin: ['object', 'boolean'],
-};
+/** What an option may be (besides `undefined`). */
+export type Kind = 'object' | 'function' | 'boolean' | 'number' | 'string' | 'array';
 
 /** express-session's options, and what to do with each under tessera. */
 const FROM_EXPRESS_SESSION: Record<string, string> = {
@@ -80,15 +56,15 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function unknownOption(key: string): TesseraError {
+function unknownOption(key: string, known: readonly string[]): TesseraError {
   const hint = FROM_EXPRESS_SESSION[key];
   if (hint !== undefined)
     return new TesseraError('CONFIG', `Option \`${key}\` is express-session's. ${hint}`);
   let best: string | undefined;
   let bestDistance = 3;
-  for (const known of Object.keys(OPTIONS)) {
-    const d = distance(key, known);
-    if (d < bestDistance) [best, bestDistance] = [known, d];
+  for (const name of known) {
+    const d = distance(key, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
   }
   return new TesseraError(
     'CONFIG',
@@ -98,19 +74,33 @@ function unknownOption(key: string): TesseraError {
 
 const STORE_METHODS = ['get', 'write', 'touch', 'destroy', 'close'] as const;
 
-/** Throws `CONFIG` for an unknown option or an option of the wrong kind. */
-export function checkShapes(options: SessionManagerOptions): void {
+/** What {@link checkShapes} checks the contents of, beyond its kind. */
+interface Shaped {
+  store?: { readonly name?: unknown } | undefined;
+  codec?: { readonly encode?: unknown; readonly decode?: unknown } | undefined;
+  clock?: { readonly now?: unknown } | undefined;
+  observers?: readonly unknown[] | undefined;
+}
+
+/**
+ * Throws `CONFIG` for an option `kinds` does not list, or one of the wrong kind; then checks that
+ * `store`, `codec`, `clock` and `observers` hold what they must.
+ */
+export function checkShapes(
+  options: object,
+  kinds: Readonly<Record<string, readonly Kind[]>>,
+): void {
   if (kindOf(options) !== 'object')
     throw new TesseraError(
       'CONFIG',
       'createSessionManager takes an options object (or nothing for the defaults).',
     );
   for (const [key, value] of Object.entries(options)) {
-    if (!Object.hasOwn(OPTIONS, key)) throw unknownOption(key);
+    const allowed = Object.hasOwn(kinds, key) ? kinds[key] : undefined;
+    if (allowed === undefined) throw unknownOption(key, Object.keys(kinds));
     if (value === undefined) continue;
-    const kinds = OPTIONS[key as keyof SessionManagerOptions];
     const kind = kindOf(value);
-    if (kinds.includes(kind as Kind)) continue;
+    if (allowed.includes(kind as Kind)) continue;
     if (key === 'store' && kind === 'string')
       throw new TesseraError(
         'CONFIG',
@@ -118,10 +108,10 @@ export function checkShapes(options: SessionManagerOptions): void {
       );
     throw new TesseraError(
       'CONFIG',
-      `Option \`${key}\` must be ${kinds.map((k) => (k === 'array' ? 'an array' : `a ${k}`)).join(' or ')}; got ${kind === 'other' ? typeof value : kind}.`,
+      `Option \`${key}\` must be ${allowed.map((k) => (k === 'array' ? 'an array' : `a ${k}`)).join(' or ')}; got ${kind === 'other' ? typeof value : kind}.`,
     );
   }
-  const { store, codec, clock, observers } = options;
+  const { store, codec, clock, observers } = options as Shaped;
   if (store !== undefined) {
     const missing = STORE_METHODS.filter((m) => typeof Reflect.get(store, m) !== 'function');
     if (missing.length > 0 || typeof store.name !== 'string')

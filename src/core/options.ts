@@ -8,7 +8,7 @@ import { createIdScheme, type IdScheme } from './id.js';
 import { combineObservers, type Observer, type Observers } from './observer.js';
 import type { StandardSchemaV1 } from './schema.js';
 import { systemClock, type Clock, type Store } from './store.js';
-import { checkShapes } from './options-check.js';
+import { checkShapes, type Kind } from './options-check.js';
 import { checkDuration, HOUR, MINUTE } from './time.js';
 import { createCookieCodec, type CookieCodec, type CookieOptions } from './transport/cookie.js';
 import { resolveTransports, type TransportOptions, type Transports } from './transport/index.js';
@@ -106,9 +106,33 @@ export interface ResolvedOptions {
   originCheck: OriginCheck | undefined;
 }
 
+/** Every option and the kinds it may be (besides `undefined`): what `checkShapes` accepts. */
+const OPTION_KINDS: Record<keyof SessionManagerOptions, readonly Kind[]> = {
+  store: ['object'],
+  idleTimeout: ['number'],
+  absoluteTimeout: ['number', 'boolean'],
+  touchAfter: ['number'],
+  cookie: ['object'],
+  transport: ['object'],
+  idBytes: ['number'],
+  idPrefix: ['string'],
+  generateId: ['function'],
+  saveNew: ['boolean'],
+  codec: ['object'],
+  schema: ['object', 'function'],
+  storeTimeout: ['number'],
+  maxSessionsPerUser: ['number'],
+  sessionLimitPolicy: ['string'],
+  gcInterval: ['number', 'boolean'],
+  onError: ['function'],
+  observers: ['array'],
+  clock: ['object'],
+  crossOrigin: ['object', 'boolean'],
+};
+
 /** Checks every option; a mistake throws `CONFIG` naming the option and what to do. */
 export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
-  checkShapes(options);
+  checkShapes(options, OPTION_KINDS);
   const idleTimeout = checkDuration('idleTimeout', options.idleTimeout, 30 * MINUTE);
   const absoluteTimeout =
     options.absoluteTimeout === false

@@ -44,7 +44,9 @@ export interface StoreRecord {
  * A change to one record, applied atomically by {@link Store.write}.
  *
  * Order of application: `replace` (clear all data), then `unset`, then `set`, then `incr`.
- * `incr` adds to a numeric value (a missing or non-numeric value counts as 0).
+ * `incr` adds to a numeric value; a missing key counts as 0. When a key of `incr` holds anything
+ * but a number, the whole delta is refused: nothing changes, and the write reports the key in
+ * {@link WriteResult.nonNumeric}.
  */
 export interface Delta {
   /** Create the record if it is missing (or expired). Only a delta marked `create` may create one. */
@@ -83,6 +85,11 @@ export interface WriteResult {
   existed: boolean;
   /** The value of each key of `delta.incr` after the write (absent when nothing was written). */
   counters?: Record<string, number>;
+  /**
+   * Keys of `delta.incr` that hold something other than a number. When set, the write changed
+   * nothing at all (the delta is applied whole or not at all).
+   */
+  nonNumeric?: string[];
 }
 
 /** One entry of a user's session list ({@link Store.byUser}). */

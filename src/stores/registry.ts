@@ -1,6 +1,8 @@
 /**
- * @module Stores by name and URL (beego's `session.Register`): `createStore('redis://…')`. No store
- * imports this module: the built-in schemes load their store only when a URL names it.
+ * @module Stores by name and URL (beego's `session.Register`): `createStore('redis://…')`.
+ *
+ * No store imports this module: the built-in schemes load their store only when a URL names it,
+ * and a store that makes another store from a URL gets `createStore` in its factory's options.
  */
 import { TesseraError } from '../core/errors.js';
 import { parseStoreUrl, type StoreFactory, type StoreUrlOptions } from '../core/store-url.js';
@@ -52,7 +54,12 @@ export function register(scheme: string, factory: StoreFactory): void {
  */
 export async function createStore(url: string, options: StoreUrlOptions = {}): Promise<Store> {
   const { url: parsed, hosts } = parseStoreUrl(url);
-  options = hosts.length > 1 ? { ...options, hosts, url } : { ...options, url };
+  options = {
+    ...options,
+    ...(hosts.length > 1 ? { hosts } : {}),
+    url,
+    createStore: options.createStore ?? createStore,
+  };
   const scheme = parsed.protocol.slice(0, -1);
   const own = registered.get(scheme);
   if (own) return own(parsed, options);

@@ -101,10 +101,22 @@ export function requiredCases(h: Harness): void {
       ),
     );
     expect((await store.get(key))?.data['n']).toBe(32);
-    await store.write(key, { set: { s: 'text' } }, h.clock.now() + 60_000);
-    expect((await store.write(key, { incr: { s: 3 } }, h.clock.now() + 60_000)).counters).toEqual({
-      s: 3,
-    });
+  });
+
+  it('refuses an increment of a key that holds anything but a number, changing nothing', async () => {
+    const store = await open();
+    const key = newKey();
+    await create(store, key, { set: { s: 'text', list: [1], n: 1 } });
+    const exp = h.clock.now() + 60_000;
+    const refused = await store.write(key, { set: { other: 1 }, incr: { s: 3, n: 1 } }, exp);
+    expect(refused.existed).toBe(true);
+    expect(refused.nonNumeric).toEqual(['s']);
+    expect(refused.counters).toBeUndefined();
+    expect((await store.write(key, { incr: { list: 1 } }, exp)).nonNumeric).toEqual(['list']);
+    // The whole delta was refused: nothing of it was applied.
+    expect((await store.get(key))?.data).toEqual({ s: 'text', list: [1], n: 1 });
+    // A missing key still counts from 0.
+    expect((await store.write(key, { incr: { fresh: 2 } }, exp)).counters).toEqual({ fresh: 2 });
   });
 
   it(`keeps both of two concurrent writes of different keys (${rounds} rounds)`, async () => {

@@ -203,5 +203,11 @@ describe('increment refuses a key that holds something else (issue 11, item 8)',
       }),
     ).rejects.toMatchObject({ code: 'INVALID_DATA' });
     expect((await b.visit((s) => s.get('list'))).result).toEqual([1, 2]);
+    // Not read first: the store itself refuses the write, atomically.
+    await expect(b.visit((s) => s.increment('list'))).rejects.toMatchObject({
+      code: 'INVALID_DATA',
+      message: expect.stringContaining('"list"'),
+    });
+    expect((await b.visit((s) => s.get('list'))).result).toEqual([1, 2]);
   });
 });

@@ -24,7 +24,6 @@ export interface TestRedis {
 export const testPrefix = (): string => `t:${randomBytes(6).toString('hex')}:`;
 
 const ioOptions = {
-  commandTimeout: 2000,
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   lazyConnect: true,
@@ -83,7 +82,7 @@ export async function ioredisCluster(): Promise<TestRedis> {
     {
       enableOfflineQueue: false,
       lazyConnect: true,
-      redisOptions: { commandTimeout: 2000, maxRetriesPerRequest: 0 },
+      redisOptions: { maxRetriesPerRequest: 0 },
     },
   );
   await client.connect();

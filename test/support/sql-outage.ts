@@ -120,7 +120,7 @@ export function runOutageSuite(o: OutageSuiteOptions): void {
       const store = o.open(url, { table: 'frozen', timeout: 500, onError: () => {} });
       const key = newKey();
       await store.write(key, { create: true, set: { a: 1 } }, Date.now() + 3_600_000);
-      server.freeze();
+      await server.freeze();
       try {
         for (const call of [
           () => store.get(key),

@@ -7,6 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { untilStopped } from './redis-servers.js';
 import { isListening } from './services.js';
 
 /** A server a test owns. */
@@ -18,7 +19,7 @@ export interface DedicatedServer {
   /** Stop at once, as a crash would (connections are cut, nothing is flushed politely). */
   crash(): Promise<void>;
   /** Freeze every server process (SIGSTOP): connections stay open, nothing answers. */
-  freeze(): void;
+  freeze(): Promise<void>;
   /** Undo {@link freeze}. */
   thaw(): void;
   /** Stop it and remove its folder. Safe to call twice. */
@@ -100,8 +101,12 @@ export async function dedicatedPostgres(port: number): Promise<DedicatedServer> 
       asPg(`'${PG_BIN}/pg_ctl' -D '${dir}/data' -m immediate -w stop`);
       await waitClosed(port);
     },
-    freeze() {
-      for (const pid of pids()) process.kill(pid, 'SIGSTOP');
+    async freeze() {
+      // Wait until every process really is stopped, or a call sent right after may still be answered.
+      for (const pid of pids()) {
+        process.kill(pid, 'SIGSTOP');
+        await untilStopped(pid);
+      }
     },
     thaw() {
       for (const pid of pids()) process.kill(pid, 'SIGCONT');
@@ -170,8 +175,10 @@ export async function dedicatedMariadb(port: number): Promise<DedicatedServer> {
       pid = undefined;
       await waitClosed(port);
     },
-    freeze() {
-      if (pid !== undefined) process.kill(pid, 'SIGSTOP');
+    async freeze() {
+      if (pid === undefined) return;
+      process.kill(pid, 'SIGSTOP');
+      await untilStopped(pid);
     },
     thaw() {
       if (pid !== undefined) process.kill(pid, 'SIGCONT');

@@ -3,7 +3,7 @@
  * first read, and what must reach the store at once (increment, regenerate, destroy, login).
  */
 import { TesseraError } from '../errors.js';
-import type { SessionHost } from '../session/session.js';
+import { notANumber, type SessionHost } from '../session/session.js';
 import type { SessionState } from '../session/session.js';
 import type { StoreRecord } from '../store.js';
 import { settle, writeSession } from './commit.js';
@@ -24,6 +24,8 @@ export function createHost(
       const delta = (await settle(s)) ?? {};
       delta.incr = { [key]: by };
       const result = await writeSession(ctx, s, delta, o.clock.now());
+      // The store refused the whole delta: the key holds something other than a number.
+      if (result.nonNumeric !== undefined) throw notANumber(key);
       s.applied(delta, result.counters);
       const value = result.counters?.[key];
       if (value === undefined)

@@ -1,37 +1,15 @@
 /**
- * @module The health check of the SQL stores: write a probe record, read it back, delete it.
+ * @module The health check of the SQL stores: the core's probe, under a key shaped like a real one.
  */
 import { randomBytes } from 'node:crypto';
-import { TesseraError } from '../../core/errors.js';
+import { probeStore } from '../../core/probe.js';
 import type { Clock, Store } from '../../core/store.js';
 
 /**
  * Writes, reads back and deletes a probe record under a random key (43 characters, like a real
- * key), rejecting with a clear error when any step fails or the record does not read back.
+ * key). A missing table or a newer schema rejects with `CONFIG` from the store's first call.
  */
-export async function sqlCheck(store: Store, clock: Clock): Promise<void> {
+export function sqlCheck(store: Store, clock: Clock): Promise<void> {
   const key = `probe_${randomBytes(30).toString('base64url')}`.slice(0, 43);
-  const nonce = randomBytes(8).toString('hex');
-  let failure: Error | undefined;
-  try {
-    await store.write(key, { create: true, set: { probe: nonce } }, clock.now() + 60_000);
-    const record = await store.get(key);
-    if (record?.data['probe'] !== nonce) {
-      failure = new TesseraError(
-        'STORE_UNAVAILABLE',
-        `The ${store.name} store did not read back the probe record it just wrote; check the table's triggers and replication.`,
-      );
-    }
-  } catch (error) {
-    failure = asError(error);
-  }
-  try {
-    await store.destroy(key);
-  } catch (error) {
-    failure ??= asError(error);
-  }
-  if (failure !== undefined) throw failure;
+  return probeStore(store, key, clock.now(), "check the table's triggers and replication");
 }
-
-const asError = (error: unknown): Error =>
-  error instanceof Error ? error : new Error(String(error));

@@ -1,7 +1,7 @@
 /**
- * @module Splitting a sealed session over several cookies (`name.0`, `name.1`, …) and joining
- * them back. Internal to the cookie store.
+ * @module Splitting a sealed session over cookies (`name.0`, `name.1`, …) and joining them back.
  *
+ * Internal to the cookie store.
  * A seal that fits one cookie travels as `name`. A larger one is cut into `n` chunks; the first
  * chunk starts with `n` and a dot (`name.0=3.xxxx`), so a missing chunk is noticed and a stale
  * extra chunk is ignored. Each write clears the cookies of the previous layout that it no longer

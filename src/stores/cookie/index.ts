@@ -1,6 +1,7 @@
 /**
- * @module The cookie store: no server state; each session's whole record is sealed (encrypted and
- * authenticated) into the client's cookies.
+ * @module The cookie store: no server state; each session's record is sealed into its cookies.
+ *
+ * The whole record is encrypted and authenticated, and travels in the client's cookies.
  *
  * What it promises, and what it cannot:
  * - A cookie that fails any check (tampered, truncated, re-encoded, sealed for another cookie name,
@@ -14,11 +15,10 @@
  * - Two requests racing with the same cookie each get their own copy of the record; the response
  *   that arrives last decides what the browser keeps. Server-side stores merge such writes.
  */
-import { createSealer, type SecretInput, type Sealer } from '../../core/seal.js';
 import { TesseraError } from '../../core/errors.js';
 import { storeKey } from '../../core/id.js';
+import { createSealer, type SecretInput, type Sealer } from '../../core/seal.js';
 import type { StoreFactory } from '../../core/store-url.js';
-import { createStore } from '../registry.js';
 import {
   systemClock,
   type Clock,
@@ -26,7 +26,8 @@ import {
   type Store,
   type StoreRecord,
 } from '../../core/store.js';
-import { DAY } from '../../core/time.js';
+import { DAY, checkDuration } from '../../core/time.js';
+import { numberParam } from '../_shared/url-params.js';
 import { CookieSession, type CookieContext } from './session.js';
 
 /** The store's name in messages and metrics. */
@@ -91,12 +92,12 @@ export function cookieStore(options: CookieStoreOptions): SealedStore {
       `cookieStore: \`maxBytes\` must be a whole number from 512 to ${MAX_BYTES_LIMIT}; got ${String(maxBytes)}.`,
     );
   }
-  const revocationTtl = options.revocationTtl ?? 30 * DAY;
-  if (!Number.isFinite(revocationTtl) || revocationTtl <= 0)
-    throw new TesseraError(
-      'CONFIG',
-      'cookieStore: `revocationTtl` must be a positive number of milliseconds.',
-    );
+  const revocationTtl = checkDuration(
+    'revocationTtl',
+    options.revocationTtl,
+    30 * DAY,
+    'the cookie store',
+  );
   const sealer: Sealer = createSealer({ secrets: options.secrets, purpose: 'cookie-store' });
   const revocations = options.revocations;
 
@@ -146,6 +147,8 @@ export function cookieStore(options: CookieStoreOptions): SealedStore {
     name: STORE_NAME,
     isSealed: true,
     isLocal: revocations === undefined || revocations.isLocal === true,
+    // Calls outside a request are calls of the revocation store: its own bound is theirs.
+    ...(revocations?.timeoutMs === undefined ? {} : { timeoutMs: revocations.timeoutMs }),
     bind: (request) => new CookieSession(context, request),
     get: perRequest,
     write: perRequest,
@@ -202,21 +205,22 @@ export const storeFromUrl: StoreFactory = async (url, options) => {
       'CONFIG',
       'The cookie store needs secrets: pass `secret` to createStore (one string, or a list with the newest first).',
     );
-  const number = (param: string): number | undefined => {
-    const value = url.searchParams.get(param);
-    return value === null ? undefined : Number(value);
-  };
   const revocationsUrl = url.searchParams.get('revocations');
-  const revocations =
-    revocationsUrl === null
-      ? undefined
-      : await createStore(
-          revocationsUrl,
-          options.clock === undefined ? {} : { clock: options.clock },
-        );
-  if (revocations) ownsRevocations.add(revocations);
-  const maxBytes = number('maxBytes');
-  const revocationTtl = number('revocationTtl');
+  let revocations: Store | undefined;
+  if (revocationsUrl !== null) {
+    if (options.createStore === undefined)
+      throw new TesseraError(
+        'CONFIG',
+        'The cookie store URL names a `revocations` store, which only `createStore` can make: call createStore() with the URL, or pass `revocations` to cookieStore().',
+      );
+    revocations = await options.createStore(
+      revocationsUrl,
+      options.clock === undefined ? {} : { clock: options.clock },
+    );
+    ownsRevocations.add(revocations);
+  }
+  const maxBytes = numberParam(url, 'maxBytes');
+  const revocationTtl = numberParam(url, 'revocationTtl');
   return cookieStore({
     secrets,
     ...(maxBytes === undefined ? {} : { maxBytes }),

@@ -1,6 +1,8 @@
 /**
- * @module One request's session in the cookie store: the record its cookies carry, changed in
- * memory and sealed back into cookies at commit. Internal to the cookie store.
+ * @module One request's session in the cookie store: the record its cookies carry.
+ *
+ * The record is changed in memory and sealed back into cookies at commit. Internal to the cookie
+ * store.
  *
  * A class rather than closures: one is made per request, and prototype methods cost nothing to
  * create.
@@ -18,7 +20,7 @@ import {
   type WriteResult,
 } from '../../core/store.js';
 import { readChunks, writeChunks } from './chunks.js';
-import { decodeRecord, encodeRecord } from './record.js';
+import { decodePlaintext, encodePlaintext } from './plaintext.js';
 
 /** What the sessions of one cookie store share. */
 export interface CookieContext {
@@ -66,7 +68,7 @@ export class CookieSession implements SealedSession {
     const found = readChunks(request, context.maxBytes);
     const opened =
       found.token === undefined ? undefined : context.sealer.open(found.token, request.name);
-    const sealed = opened === undefined ? undefined : decodeRecord(opened);
+    const sealed = opened === undefined ? undefined : decodePlaintext(opened);
     const isUsable =
       sealed !== undefined &&
       sealed.id !== undefined &&
@@ -142,6 +144,8 @@ export class CookieSession implements SealedSession {
     const current = this.live(key, now);
     const result = applyDelta(current, delta, expiresAt, now);
     if (result === undefined) return { existed: false };
+    if (result.record === undefined)
+      return { existed: current !== undefined, nonNumeric: result.nonNumeric };
     if (current === undefined) this.exemptAt = undefined;
     this.hold(result.record, key);
     const existed = current !== undefined;
@@ -192,7 +196,7 @@ export class CookieSession implements SealedSession {
         ? this.present.map((n) => [n, undefined] as const)
         : writeChunks(
             name,
-            this.context.sealer.seal(encodeRecord(kept, id!, this.exemptAt), name),
+            this.context.sealer.seal(encodePlaintext(kept, id!, this.exemptAt), name),
             maxCookieBytes,
             this.context.maxBytes,
             this.present,

@@ -1,8 +1,10 @@
 /**
- * @module The file store's garbage collection: a walk over the session folders in a fixed order,
- * bounded by a time budget and a count, resumable from a cursor the store keeps, never holding
- * more than one session's lock at a time. It also clears crash leftovers (old temporary files,
- * stale locks) and user-index markers whose session is gone.
+ * @module The file store's garbage collection: a bounded, resumable walk over the session folders.
+ *
+ * It walks the session folders in a fixed order, bounded by a time budget and a count, resumable
+ * from a cursor the store keeps, never holding more than one session's lock at a time. It also
+ * clears crash leftovers (old temporary files, stale locks) and user-index markers whose session is
+ * gone.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';

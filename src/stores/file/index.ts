@@ -18,9 +18,10 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyDelta } from '../../core/delta.js';
-import { isLive } from '../../core/expiry.js';
 import { TesseraError } from '../../core/errors.js';
+import { capExpiry, isLive } from '../../core/expiry.js';
 import { storeKey } from '../../core/id.js';
+import { probeStore } from '../../core/probe.js';
 import type { StoreFactory } from '../../core/store-url.js';
 import {
   systemClock,
@@ -30,7 +31,8 @@ import {
   type StoreRecord,
   type UserSession,
 } from '../../core/store.js';
-import { capExpiry } from '../../core/expiry.js';
+import { checkDuration } from '../../core/time.js';
+import { numberParam } from '../_shared/url-params.js';
 import {
   formatRecord,
   keyOfHex,
@@ -79,19 +81,9 @@ export function fileStore(options: FileStoreOptions): Store {
   const clock = options.clock ?? systemClock;
   const durable = options.fsync ?? true;
   const timing: LockTiming = {
-    timeoutMs: options.lockTimeout ?? 1500,
-    staleMs: options.staleLockAge ?? 10_000,
+    timeoutMs: checkDuration('lockTimeout', options.lockTimeout, 1500, 'the file store'),
+    staleMs: checkDuration('staleLockAge', options.staleLockAge, 10_000, 'the file store'),
   };
-  for (const [name, value] of [
-    ['lockTimeout', timing.timeoutMs],
-    ['staleLockAge', timing.staleMs],
-  ] as const) {
-    if (!Number.isFinite(value) || value <= 0)
-      throw new TesseraError(
-        'CONFIG',
-        `fileStore: \`${name}\` must be a positive number of milliseconds.`,
-      );
-  }
   const root = resolve(options.dir);
   const paths = layoutOf(root);
 
@@ -117,6 +109,8 @@ export function fileStore(options: FileStoreOptions): Store {
         const current = live(before, now);
         const result = applyDelta(current, delta, expiresAt, now);
         if (result === undefined) return { existed: false };
+        if (result.record === undefined)
+          return { existed: current !== undefined, nonNumeric: result.nonNumeric };
         const userId = result.record.userId;
         // The marker goes first and the old one last, so a crash never leaves a bound session unindexed.
         if (userId !== undefined && userId !== before?.userId)
@@ -233,18 +227,13 @@ export function fileStore(options: FileStoreOptions): Store {
       return { keys };
     },
     gc: createGc({ paths, clock, timing, locked, unlinkSession }),
-    async check() {
-      const key = storeKey(`tessera/check/${randomBytes(16).toString('hex')}`);
-      const now = clock.now();
-      await store.write(key, { create: true, createdAt: now, set: { probe: now } }, now + 60_000);
-      const back = await store.get(key);
-      await store.destroy(key);
-      if (back?.data['probe'] !== now)
-        throw new TesseraError(
-          'STORE_UNAVAILABLE',
-          `The file store at ${root} did not return the probe record it was given.`,
-        );
-    },
+    check: () =>
+      probeStore(
+        store,
+        storeKey(`tessera/check/${randomBytes(16).toString('hex')}`),
+        clock.now(),
+        `check that nothing else changes the files under ${root}`,
+      ),
   };
   return store;
 }
@@ -262,12 +251,8 @@ export const storeFromUrl: StoreFactory = (url, options) => {
     dir = decodeURIComponent(written.slice(5).split(/[?#]/)[0]!);
   else if (url.host === '.') dir = `.${decodeURIComponent(url.pathname)}`;
   else dir = fileURLToPath(url);
-  const number = (param: string): number | undefined => {
-    const value = url.searchParams.get(param);
-    return value === null ? undefined : Number(value);
-  };
-  const lockTimeout = number('lockTimeout');
-  const staleLockAge = number('staleLockAge');
+  const lockTimeout = numberParam(url, 'lockTimeout');
+  const staleLockAge = numberParam(url, 'staleLockAge');
   return fileStore({
     dir,
     fsync: url.searchParams.get('fsync') !== 'false',

@@ -19,6 +19,7 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { TesseraError } from '../../core/errors.js';
+import { createLanes, type Lanes } from '../_shared/lanes.js';
 
 /** Lock timing. */
 export interface LockTiming {
@@ -29,22 +30,8 @@ export interface LockTiming {
 }
 
 const HOST = hostname();
-const tails = new Map<string, Promise<unknown>>();
-
-/** Runs `fn` after every earlier call queued under `id` in this process has settled. */
-export function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-  const before = tails.get(id) ?? Promise.resolve();
-  const run = before.then(fn, fn);
-  const tail = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  tails.set(id, tail);
-  void tail.then(() => {
-    if (tails.get(id) === tail) tails.delete(id);
-  });
-  return run;
-}
+/** The in-process queue in front of each lock file (shared by every file store of the process). */
+const serial: Lanes = createLanes();
 
 /** What a lock file holds: who took it, when, and a token only its holder knows. */
 const lockContent = (): string =>

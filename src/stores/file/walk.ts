@@ -1,6 +1,7 @@
 /**
- * @module Walking the file store's folders in a fixed order, so scans and GC passes can stop
- * anywhere and resume from a cursor.
+ * @module Walking the file store's folders in a fixed order, so scans and GC can stop and resume.
+ *
+ * A pass can stop anywhere and resume from a cursor.
  */
 import { readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,15 +1,21 @@
 /**
- * @module A small memcached client for the text protocol over `node:net`: get, gets, add, set,
- * cas, delete and version, over several servers with consistent hashing.
+ * @module A small memcached client for the text protocol over `node:net`, on consistent hashing.
  *
- * Why not memjs: its 1.3 API has no `gets`/`cas` (its own source says "TODO: support flags,
- * support version (CAS)"), so concurrent delta writes could not be made safe, and it spreads keys
- * by `hash % servers`, which moves nearly every key when a server is added. This client keeps one
- * connection per server, answers every call within `timeout`, queues at most `maxPending` calls per
- * server, and fails at once while a server is known to be down.
+ * It speaks get, gets, add, set, cas, delete and version, over several servers with consistent
+ * hashing. Why not memjs: its 1.3 API has no `gets`/`cas` (its own source says "TODO: support
+ * flags, support version (CAS)"), so concurrent delta writes could not be made safe, and it
+ * spreads keys by `hash % servers`, which moves nearly every key when a server is added. This
+ * client keeps one connection per server, queues at most `maxPending` calls per server, fails at
+ * once while a server is known to be down, and drops a connection that has calls waiting but
+ * hears nothing for `timeout`. It has no timer per call: the store bounds each of its calls.
+ * Every error a call rejects with carries a {@link MemcachedErrorCode} in `code`.
  */
-import { connect, type Socket } from 'node:net';
+import { serverConnection } from './connection.js';
+import { memcachedError } from './errors.js';
 import { hashRing } from './ring.js';
+
+export { memcachedErrorCode } from './errors.js';
+export type { MemcachedError, MemcachedErrorCode } from './errors.js';
 
 /** A value read with `gets`, and its compare-and-swap token. */
 export interface MemcachedItem {
@@ -39,7 +45,11 @@ export interface MemcachedClient {
 export interface MemcachedClientOptions {
   /** `host:port` of each server (port 11211 when left out). */
   servers: readonly string[];
-  /** Bound on each call, in milliseconds. @default 2000 */
+  /**
+   * A connection that has calls waiting and receives nothing for this long (ms) is dropped,
+   * failing its calls with `MEMCACHED_TIMEOUT`, so a hung server cannot hold them for ever.
+   * @default 2000
+   */
   timeout?: number;
   /** After a connection fails, calls to that server fail at once for this long. @default 1000 */
   retryDelay?: number;
@@ -47,139 +57,6 @@ export interface MemcachedClientOptions {
   maxPending?: number;
   /** Connection errors, once per outage of a server. @default ignored */
   onError?: (error: Error) => void;
-}
-
-type Reply = { line: string } | { items: { value: Buffer; cas: string }[] };
-
-interface Pending {
-  isRetrieval: boolean;
-  resolve(reply: Reply): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-/** One server: a lazily opened connection and the FIFO of calls waiting for its replies. */
-function serverConnection(
-  host: string,
-  port: number,
-  o: Required<Omit<MemcachedClientOptions, 'servers'>>,
-) {
-  const name = `${host}:${port}`;
-  let socket: Socket | undefined;
-  let buffer: Buffer = Buffer.alloc(0);
-  const pending: Pending[] = [];
-  let downUntil = 0;
-  let isReported = false;
-
-  function fail(error: Error): void {
-    socket?.destroy();
-    socket = undefined;
-    buffer = Buffer.alloc(0);
-    for (const p of pending.splice(0)) {
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
-  }
-
-  function open(): Socket {
-    const s = connect({ host, port });
-    s.setNoDelay(true);
-    s.setKeepAlive(true, 30_000);
-    s.on('data', (chunk: Buffer) => {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-      drain();
-    });
-    s.once('connect', () => {
-      isReported = false;
-    });
-    s.on('error', (error) => {
-      if (socket !== s) return;
-      downUntil = Date.now() + o.retryDelay;
-      if (!isReported) {
-        isReported = true;
-        o.onError(error);
-      }
-      fail(new Error(`memcached ${name} failed: ${error.message}`));
-    });
-    s.on('close', () => {
-      if (socket === s) fail(new Error(`memcached ${name} closed the connection`));
-    });
-    return s;
-  }
-
-  /** Settles as many waiting calls as the buffer holds complete replies for. */
-  function drain(): void {
-    while (pending.length > 0) {
-      const parsed = parse(buffer, pending[0]!.isRetrieval);
-      if (parsed === undefined) return;
-      buffer = buffer.subarray(parsed.end);
-      const p = pending.shift()!;
-      clearTimeout(p.timer);
-      if (
-        'line' in parsed.reply &&
-        /^(ERROR|CLIENT_ERROR|SERVER_ERROR)\b/.test(parsed.reply.line)
-      ) {
-        p.reject(new Error(`memcached ${name}: ${parsed.reply.line}`));
-      } else {
-        p.resolve(parsed.reply);
-      }
-    }
-  }
-
-  return {
-    name,
-    call(request: Buffer, isRetrieval: boolean): Promise<Reply> {
-      return new Promise((resolve, reject) => {
-        if (socket === undefined && Date.now() < downUntil) {
-          reject(
-            new Error(`memcached ${name} is unreachable; retrying in ${downUntil - Date.now()} ms`),
-          );
-          return;
-        }
-        if (pending.length >= o.maxPending) {
-          reject(new Error(`memcached ${name} has ${pending.length} calls waiting; refusing more`));
-          return;
-        }
-        // A call that gets no reply in time may leave its reply in the stream: the connection
-        // can no longer pair replies with calls, so it is dropped with everything on it.
-        const timer = setTimeout(
-          () => fail(new Error(`memcached ${name} timed out after ${o.timeout} ms`)),
-          o.timeout,
-        );
-        pending.push({ isRetrieval, resolve, reject, timer });
-        socket ??= open();
-        socket.write(request);
-      });
-    },
-    close(): void {
-      const s = socket;
-      socket = undefined;
-      if (s) s.end();
-      fail(new Error(`memcached ${name}: the client was closed`));
-    },
-  };
-}
-
-/** One complete reply at the start of `buf`, or undefined when more bytes are needed. */
-function parse(buf: Buffer, isRetrieval: boolean): { reply: Reply; end: number } | undefined {
-  let at = 0;
-  const items: { value: Buffer; cas: string }[] = [];
-  for (;;) {
-    const eol = buf.indexOf('\r\n', at);
-    if (eol === -1) return undefined;
-    const line = buf.toString('latin1', at, eol);
-    if (!isRetrieval || !line.startsWith('VALUE ')) {
-      if (isRetrieval && line === 'END') return { reply: { items }, end: eol + 2 };
-      return { reply: { line }, end: eol + 2 };
-    }
-    // VALUE <key> <flags> <bytes> [<cas unique>]
-    const [, , , bytes, cas] = line.split(' ');
-    const start = eol + 2;
-    const stop = start + Number(bytes);
-    if (buf.length < stop + 2) return undefined;
-    items.push({ value: Buffer.from(buf.subarray(start, stop)), cas: cas ?? '' });
-    at = stop + 2;
-  }
 }
 
 /** Creates a client over `servers` (keys spread by consistent hashing). */
@@ -206,12 +83,16 @@ export function memcachedClient(options: MemcachedClientOptions): MemcachedClien
       .pick(key)
       .call(typeof request === 'string' ? Buffer.from(request) : request, false);
     if (!('line' in reply))
-      throw new Error('memcached sent values where a status line was expected');
+      throw memcachedError(
+        'MEMCACHED_ERROR',
+        'memcached sent values where a status line was expected',
+      );
     return reply.line;
   };
   const retrieve = async (key: string, command: 'get' | 'gets') => {
     const reply = await ring.pick(key).call(Buffer.from(`${command} ${key}\r\n`), true);
-    if (!('items' in reply)) throw new Error(`memcached answered ${command} with "${reply.line}"`);
+    if (!('items' in reply))
+      throw memcachedError('MEMCACHED_ERROR', `memcached answered ${command} with "${reply.line}"`);
     return reply.items[0];
   };
   const storage = (
@@ -227,7 +108,8 @@ export function memcachedClient(options: MemcachedClientOptions): MemcachedClien
       Buffer.from('\r\n'),
     ]);
   const expect = (reply: string, ...ok: string[]): string => {
-    if (!ok.includes(reply)) throw new Error(`memcached answered "${reply}"`);
+    if (!ok.includes(reply))
+      throw memcachedError('MEMCACHED_ERROR', `memcached answered "${reply}"`);
     return reply;
   };
 

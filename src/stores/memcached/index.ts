@@ -1,6 +1,8 @@
 /**
- * @module The Memcached store: each session is one item holding its record as JSON, spread over
- * several servers by consistent hashing, with deltas applied by compare-and-swap and native expiry.
+ * @module The Memcached store: one JSON item per session, deltas by compare-and-swap.
+ *
+ * Items are spread over several servers by consistent hashing and expire natively. Each call has
+ * one deadline, `timeout`.
  *
  * Memcached is a cache: it evicts items under memory pressure before they expire, and a restart
  * loses everything. Sessions kept here can vanish at any moment (their users are logged out). It
@@ -10,9 +12,11 @@
  * Round trips: get 1; write 2 (gets + cas), 1 when it creates a session (add); touch 2 (gets +
  * cas: the deadline lives inside the item); destroy 1; rename 3 (gets, set, cas of a tombstone).
  */
-import { TesseraError, isTesseraError, storeFailure } from '../../core/errors.js';
+import { randomUUID } from 'node:crypto';
 import { applyDelta } from '../../core/delta.js';
-import { isLive } from '../../core/expiry.js';
+import { TesseraError } from '../../core/errors.js';
+import { capExpiry, isLive } from '../../core/expiry.js';
+import { probeStore } from '../../core/probe.js';
 import { parseStoreUrl, type StoreFactory } from '../../core/store-url.js';
 import {
   systemClock,
@@ -21,16 +25,27 @@ import {
   type Store,
   type WriteResult,
 } from '../../core/store.js';
-import { capExpiry } from '../../core/expiry.js';
+import { checkDuration } from '../../core/time.js';
+import {
+  withDeadline,
+  type CallScope,
+  type Classified,
+  type Deadline,
+} from '../_shared/deadline.js';
+import { checkUrlParams } from '../_shared/url-params.js';
+import { warnLine } from '../_shared/warn.js';
 import { casOps } from './cas.js';
 import { memcachedClient, type MemcachedClient } from './client.js';
-import { decodeRecord, encodeRecord, memcachedExptime } from './record.js';
+import { memcachedErrorCode } from './errors.js';
+import { decodeItem, encodeItem, memcachedExptime } from './item.js';
 
-export { memcachedClient } from './client.js';
-export { memcachedExptime } from './record.js';
+export { memcachedClient, memcachedErrorCode } from './client.js';
+export { memcachedExptime } from './item.js';
 export type {
   MemcachedClient,
   MemcachedClientOptions,
+  MemcachedError,
+  MemcachedErrorCode,
   MemcachedItem,
   CasOutcome,
 } from './client.js';
@@ -46,7 +61,12 @@ export interface MemcachedStoreOptions {
   client?: MemcachedClient;
   /** Prefix of every key (no spaces or control characters). @default 'tessera:' */
   prefix?: string;
-  /** Bound on each call to a server, in milliseconds (with `servers`). @default 2000 */
+  /**
+   * Bound on each store call, in milliseconds: a call that takes longer rejects with
+   * `STORE_TIMEOUT`. A client the store creates also drops a connection that has calls waiting
+   * and hears nothing for twice this long.
+   * @default 2000
+   */
   timeout?: number;
   /**
    * How many times a write re-reads and retries when another process changed the session
@@ -61,6 +81,11 @@ export interface MemcachedStoreOptions {
 }
 
 const MAX_KEY_BYTES = 250;
+/** The default `onError`. */
+const warn = warnLine(
+  STORE_NAME,
+  'calls to that server fail with STORE_UNAVAILABLE until it answers again',
+);
 
 /**
  * Creates a Memcached store.
@@ -82,6 +107,7 @@ export function memcachedStore(options: MemcachedStoreOptions): Store {
       'CONFIG',
       'Option `casAttempts` of the memcached store must be a whole number of at least 1.',
     );
+  const timeoutMs = checkDuration('timeout', options.timeout, 2000, 'the memcached store');
   const clock = options.clock ?? systemClock;
   let client: MemcachedClient;
   const isOwned = options.client === undefined;
@@ -96,7 +122,8 @@ export function memcachedStore(options: MemcachedStoreOptions): Store {
     try {
       client = memcachedClient({
         servers: options.servers,
-        ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+        // Not a second timer per call: it frees a hung connection after the calls on it gave up.
+        timeout: 2 * timeoutMs,
         onError: options.onError ?? warn,
       });
     } catch (cause) {
@@ -109,47 +136,30 @@ export function memcachedStore(options: MemcachedStoreOptions): Store {
   }
   const itemKey = (key: string): string => `${prefix}${key}`;
   const cas = casOps(client, clock, casAttempts);
-  async function guard<T>(op: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (isTesseraError(error)) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      if (/object too large|too large for cache/i.test(message)) {
-        throw new TesseraError(
-          'TOO_LARGE',
-          'The session is larger than memcached accepts for one item (1 MB unless the server runs with -I); store less in it.',
-          { cause: error },
-        );
-      }
-      if (/timed out/.test(message))
-        throw new TesseraError(
-          'STORE_TIMEOUT',
-          `The memcached store did not answer ${op} in time. Check the server's load and network.`,
-          { cause: error },
-        );
-      throw storeFailure(STORE_NAME, op, error);
-    }
-  }
+  const deadline: Deadline = { store: STORE_NAME, timeoutMs, setting: '`timeout`', classify };
+  const guard = <T>(op: string, run: (scope: CallScope) => Promise<T>): Promise<T> =>
+    withDeadline(deadline, op, run);
 
-  return {
+  const store: Store = {
     name: STORE_NAME,
+    timeoutMs,
     get: (key) =>
       guard('get', async () => {
-        const record = decodeRecord(await client.get(itemKey(key)));
+        const record = decodeItem(await client.get(itemKey(key)));
         return record !== undefined && isLive(record, clock.now()) ? record : undefined;
       }),
     write: (key: string, delta: Delta, expiresAt: number) =>
-      guard('write', () =>
-        cas.inLane(key, async (): Promise<WriteResult> => {
+      guard('write', (scope) =>
+        cas.inLane(key, scope, async (): Promise<WriteResult> => {
           if (delta.create) {
             // A new session's key is fresh: try to add it outright, in one round trip.
             const now = clock.now();
             const made = applyDelta(undefined, delta, expiresAt, now)!;
+            if (made.record === undefined) return { existed: false, nonNumeric: made.nonNumeric };
             if (
               await client.add(
                 itemKey(key),
-                encodeRecord(made.record),
+                encodeItem(made.record),
                 memcachedExptime(made.record.expiresAt, now),
               )
             ) {
@@ -158,10 +168,12 @@ export function memcachedStore(options: MemcachedStoreOptions): Store {
                 : { existed: false, counters: made.counters };
             }
           }
-          return cas.update<WriteResult>('write', itemKey(key), (current, now) => {
+          return cas.update<WriteResult>('write', scope, itemKey(key), (current, now) => {
             const result = applyDelta(current, delta, expiresAt, now);
             if (result === undefined) return { out: { existed: false } };
             const existed = current !== undefined;
+            if (result.record === undefined)
+              return { out: { existed, nonNumeric: result.nonNumeric } };
             return {
               record: result.record,
               out:
@@ -173,9 +185,9 @@ export function memcachedStore(options: MemcachedStoreOptions): Store {
         }),
       ),
     touch: (key, expiresAt) =>
-      guard('touch', () =>
-        cas.inLane(key, () =>
-          cas.update<void>('touch', itemKey(key), (current) =>
+      guard('touch', (scope) =>
+        cas.inLane(key, scope, () =>
+          cas.update<void>('touch', scope, itemKey(key), (current) =>
             current === undefined
               ? { out: undefined }
               : {
@@ -196,45 +208,43 @@ export function memcachedStore(options: MemcachedStoreOptions): Store {
       if (isOwned) await client.close();
     },
     rename: (oldKey, newKey) =>
-      guard('rename', () => cas.inLane(oldKey, () => cas.rename(itemKey(oldKey), itemKey(newKey)))),
-    check: () =>
-      guard('check', async () => {
-        await client.versions();
-        const key = `check-${Math.random().toString(36).slice(2)}`;
-        const probe = Buffer.from(String(Date.now()));
-        await client.set(itemKey(key), probe, 60);
-        const back = await client.get(itemKey(key));
-        await client.delete(itemKey(key));
-        if (back === undefined || !back.equals(probe)) {
-          throw new TesseraError(
-            'STORE_UNAVAILABLE',
-            'The memcached store did not return the probe item it was given; the server may be evicting at once (memory full).',
-          );
-        }
-      }),
+      guard('rename', (scope) =>
+        cas.inLane(oldKey, scope, () => cas.rename(scope, itemKey(oldKey), itemKey(newKey))),
+      ),
+    async check() {
+      // Every server must answer (the probe reaches only the one its key hashes to).
+      await guard('check', () => client.versions());
+      await probeStore(
+        store,
+        `check-${randomUUID()}`,
+        clock.now(),
+        'the server may be evicting at once (memory full)',
+      );
+    },
   };
+  return store;
 }
 
-function warn(error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
-  console.warn(
-    `[tessera] memcached store: ${message} (calls to that server fail with STORE_UNAVAILABLE until it answers again)`,
-  );
+/** Reads the client's errors by their code (see `MemcachedErrorCode`). */
+function classify(error: unknown): Classified {
+  const code = memcachedErrorCode(error);
+  if (code === 'MEMCACHED_TIMEOUT') return 'timeout';
+  if (code === 'MEMCACHED_TOO_LARGE')
+    return new TesseraError(
+      'TOO_LARGE',
+      'The session is larger than memcached accepts for one item (1 MB unless the server runs with -I); store less in it.',
+      { cause: error },
+    );
+  return undefined;
 }
 
-const URL_PARAMS = new Set(['prefix', 'timeout', 'casAttempts']);
+const URL_PARAMS = ['prefix', 'timeout', 'casAttempts'];
 
 /**
  * `memcached://host:port[,host:port…][?prefix=…&timeout=…&casAttempts=…]` URLs for `createStore`.
  */
 export const storeFromUrl: StoreFactory = (url, options) => {
-  for (const name of url.searchParams.keys()) {
-    if (!URL_PARAMS.has(name))
-      throw new TesseraError(
-        'CONFIG',
-        `Unknown parameter "${name}" in a memcached store URL; known: ${[...URL_PARAMS].join(', ')}.`,
-      );
-  }
+  checkUrlParams(url, URL_PARAMS, STORE_NAME);
   if (url.pathname !== '' && url.pathname !== '/')
     throw new TesseraError(
       'CONFIG',

@@ -1,8 +1,9 @@
 /**
- * @module Consistent hashing of keys onto memcached servers, with libketama's point layout: 160
- * points per server, from MD5 of `host:port-<n>`, and a key goes to the first point at or after
- * the first four bytes of its own MD5. Adding or removing one of N servers moves about 1/N of the
- * keys, where `hash % N` would move nearly all of them.
+ * @module Consistent hashing of keys onto memcached servers, with libketama's point layout.
+ *
+ * A server gets 160 points, from MD5 of `host:port-<n>`, and a key goes to the first point at or
+ * after the first four bytes of its own MD5. Adding or removing one of N servers moves about 1/N of
+ * the keys, where `hash % N` would move nearly all of them.
  */
 import { createHash } from 'node:crypto';
 

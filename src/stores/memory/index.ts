@@ -209,6 +209,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const entry = live(key, now);
       const result = applyDelta(entry && toRecord(entry), delta, expiresAt, now);
       if (result === undefined) return { existed: false };
+      if (result.record === undefined)
+        return { existed: entry !== undefined, nonNumeric: result.nonNumeric };
       if (entry) remove(key, entry);
       else if (entries.size >= maxSessions) {
         sweep(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);

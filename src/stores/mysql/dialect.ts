@@ -1,21 +1,19 @@
 /**
- * @module The SQL of the MySQL/MariaDB store: schema, and one statement per operation. Deltas
- * are applied by JSON_SET/JSON_REMOVE inside one UPDATE (or one INSERT … ON DUPLICATE KEY UPDATE
- * for creates), so concurrent writes of different keys both survive.
+ * @module The SQL of the MySQL/MariaDB store: schema, and one statement per operation.
  *
- * MySQL evaluates the assignments of an UPDATE from left to right, each seeing the columns
- * already assigned: `expires_at` is always assigned last, so every liveness test before it sees
- * the old deadline.
+ * Deltas are applied by JSON_SET/JSON_REMOVE inside one UPDATE (or one INSERT … ON DUPLICATE KEY
+ * UPDATE for creates), so concurrent writes of different keys both survive.
+ *
+ * MySQL evaluates the assignments of an UPDATE from left to right, each seeing the columns already
+ * assigned: `expires_at` is always assigned last, so every liveness test before it sees the old
+ * deadline.
  */
+import type { ResultSetHeader } from 'mysql2/promise';
 import type { Delta } from '../../core/store.js';
 import { capExpiry } from '../../core/expiry.js';
-import {
-  SQL_SCHEMA_VERSION,
-  freshData,
-  jsonPath,
-  metaJson,
-  type DeltaPlan,
-} from '../_sql/common.js';
+import { freshData, jsonPath, metaJson, ownerSets, type DeltaPlan } from '../_sql/delta-plan.js';
+import { RECORD_COLUMNS } from '../_sql/rows.js';
+import { SQL_SCHEMA_VERSION } from '../_sql/schema.js';
 
 /** A statement and its parameters. */
 export interface MyQuery {
@@ -51,7 +49,7 @@ export function myStatements(table: string) {
   const t = `\`${table}\``;
   return {
     version: `SELECT MAX(version) AS version FROM \`${table}_schema\``,
-    get: `SELECT data, created_at, expires_at, absolute_expires_at, user_id, meta FROM ${t} WHERE id_hash = ? AND expires_at > ?`,
+    get: `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id_hash = ? AND expires_at > ?`,
     touch: `UPDATE ${t} SET expires_at = LEAST(?, COALESCE(absolute_expires_at, ?)) WHERE id_hash = ? AND expires_at > ?`,
     destroy: `DELETE FROM ${t} WHERE id_hash = ?`,
     rename: `UPDATE ${t} SET id_hash = ? WHERE id_hash = ? AND expires_at > ?`,
@@ -120,16 +118,8 @@ export function myWrite(
   const t = `\`${table}\``;
   const values: unknown[] = [];
   if (!delta.create) {
-    const sets: string[] = [];
-    if (plan.touchesData) sets.push(`data = ${liveData(plan, values)}`);
-    if (delta.userId !== undefined) {
-      sets.push('user_id = ?');
-      values.push(delta.userId);
-    }
-    if (delta.meta !== undefined) {
-      sets.push('meta = ?');
-      values.push(metaJson(delta.meta));
-    }
+    const sets = plan.touchesData ? [`data = ${liveData(plan, values)}`] : [];
+    sets.push(...ownerSets(delta, values));
     sets.push('expires_at = LEAST(?, COALESCE(absolute_expires_at, ?))');
     values.push(expiresAt, expiresAt, key, now);
     return {
@@ -167,4 +157,10 @@ export function myWrite(
 ON DUPLICATE KEY UPDATE ${updates.join(', ')}`,
     values,
   };
+}
+
+/** Rows an UPDATE matched, whether or not the client set CLIENT_FOUND_ROWS (mysql2 does by default). */
+export function rowsMatched(result: ResultSetHeader): number {
+  const found = /Rows matched: (\d+)/.exec(result.info ?? '');
+  return found ? Number(found[1]) : result.affectedRows;
 }

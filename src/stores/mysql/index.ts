@@ -1,6 +1,7 @@
 /**
- * @module The MySQL/MariaDB store (driver `mysql2`): one row per session, data as JSON, every
- * operation one prepared statement (an increment: one short transaction), deltas applied
+ * @module The MySQL/MariaDB store (driver `mysql2`): one row per session, data as JSON.
+ *
+ * Every operation is one prepared statement (an increment: one short transaction), deltas applied
  * atomically by the server with JSON_SET/JSON_REMOVE.
  *
  * Tested on MariaDB 10.11, where JSON is LONGTEXT with a JSON_VALID check (the text is kept as
@@ -9,9 +10,7 @@
  * logs a deprecation warning. InnoDB with `innodb_flush_log_at_trx_commit = 1` (the default) keeps
  * an acknowledged write across a crash.
  */
-import type { Pool as CallbackPool } from 'mysql2';
 import type {
-  createPool as CreatePool,
   Pool,
   PoolConnection,
   PoolOptions,
@@ -28,45 +27,49 @@ import {
   type StoreRecord,
   type WriteResult,
 } from '../../core/store.js';
+import { withDeadline, type CallScope } from '../_shared/deadline.js';
 import { sqlCheck } from '../_sql/check.js';
+import { sqlDeadline } from '../_sql/deadline.js';
+import { jsonPath, planDelta } from '../_sql/delta-plan.js';
+import { gcLoop } from '../_sql/gc.js';
 import {
   DEFAULT_TABLE,
   checkIdentifier,
-  checkSchemaVersion,
-  checkTimeout,
   driverMissing,
-  gcLoop,
-  jsonPath,
-  missingTable,
-  once,
   optionsFromUrl,
-  planDelta,
-  runBounded,
+  sqlTimeout,
+  type SqlStoreOptions,
+} from '../_sql/options.js';
+import {
+  countersOf,
+  scanPage,
   toJson,
   toNumber,
   toRecord,
   toUserSession,
   type SessionRow,
-  type SqlStoreOptions,
-} from '../_sql/common.js';
-import { mySchemaSql, myStatements, myWrite } from './dialect.js';
+} from '../_sql/rows.js';
+import { checkSchemaVersion, missingTable, once } from '../_sql/schema.js';
+import { mySchemaSql, myStatements, myWrite, rowsMatched } from './dialect.js';
+import { asPromisePool, createMysqlPool, mysqlConfigFromUrl, type MysqlClient } from './pool.js';
+
+export { mysqlConfigFromUrl } from './pool.js';
+export type { MysqlClient } from './pool.js';
 
 /** The store's name in messages and metrics. */
 export const STORE_NAME = 'mysql';
-
-/** A `mysql2` pool the application already has: from `mysql2/promise` or `mysql2` (callback API). */
-export type MysqlClient = Pool | CallbackPool;
 
 /** Options of {@link mysqlStore}. */
 export interface MysqlStoreOptions extends SqlStoreOptions {
   /**
    * A `mysql2` pool the application already has. The store never ends it. Give it a bounded
-   * `queueLimit` and a `connectTimeout`; the store bounds each query with `timeout`.
+   * `queueLimit` and a `connectTimeout`; the store bounds each call by `timeout`.
    */
   client?: MysqlClient;
   /**
    * Where to connect when no `client` is given: a `mysql://user:pass@host:port/database` URL or
-   * `mysql2` `PoolOptions`. The store then makes its own pool and ends it on `close()`.
+   * `mysql2` `PoolOptions`. The store then makes its own pool, with `timeout` as its
+   * `connectTimeout`, and ends it on `close()`.
    */
   connection?: string | PoolOptions;
   /** The most connections the store's own pool opens. @default 10 */
@@ -77,7 +80,21 @@ export interface MysqlStoreOptions extends SqlStoreOptions {
   onError?: (error: Error) => void;
 }
 
+/** `ER_LOCK_DEADLOCK`: the server rolled the statement back to break a deadlock. */
 const DEADLOCK = 1213;
+/** `ER_NO_SUCH_TABLE`. */
+const NO_SUCH_TABLE = 1146;
+
+/** Runs `step` again, three times in all, while it fails on a deadlock (rolled back whole: safe). */
+async function retryDeadlock<T>(step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      if ((error as { errno?: unknown }).errno !== DEADLOCK || attempt === 3) throw error;
+    }
+  }
+}
 
 /**
  * Creates a MySQL/MariaDB store. The table is created on first use (see `createTable`).
@@ -89,7 +106,7 @@ const DEADLOCK = 1213;
  */
 export function mysqlStore(options: MysqlStoreOptions = {}): Store {
   const clock = options.clock ?? systemClock;
-  const timeout = checkTimeout(options.timeout);
+  const timeout = sqlTimeout(options.timeout, STORE_NAME);
   const table = checkIdentifier(options.table ?? DEFAULT_TABLE, 'table');
   const sql = myStatements(table);
   const owned = options.client === undefined;
@@ -97,49 +114,22 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
     options.client === undefined ? undefined : asPromisePool(options.client);
   let closed = false;
 
-  async function connect(): Promise<Pool> {
-    let createPool: typeof CreatePool;
-    try {
-      ({ createPool } = await import('mysql2/promise'));
-    } catch (cause) {
-      throw driverMissing('mysql2', cause);
-    }
-    const base =
-      typeof options.connection === 'string'
-        ? mysqlConfigFromUrl(new URL(options.connection))
-        : { ...options.connection };
-    const created = createPool({
-      connectionLimit: options.connectionLimit ?? 10,
-      waitForConnections: true,
-      queueLimit: options.queueLimit ?? 1000,
-      connectTimeout: timeout,
-      enableKeepAlive: true,
-      idleTimeout: 60_000,
-      ...base,
-    });
-    // A connection that dies while idle emits `error`; mysql2 listens only once, so we listen too.
-    created.pool.on('connection', (connection) => {
-      connection.on('error', (error: Error) => options.onError?.(error));
-    });
-    return created;
-  }
-
   const ready = once(async () => {
-    pool ??= await connect();
+    pool ??= await createMysqlPool(options, timeout);
     const statements = mySchemaSql(table);
     if (options.createTable === false) {
       try {
-        const [rows] = await pool.query<RowDataPacket[]>({ sql: sql.version, timeout });
+        const [rows] = await pool.query<RowDataPacket[]>(sql.version);
         checkSchemaVersion(rows[0]?.['version'], table);
       } catch (cause) {
-        if ((cause as { errno?: unknown }).errno === 1146) throw missingTable(table, cause);
+        if ((cause as { errno?: unknown }).errno === NO_SUCH_TABLE)
+          throw missingTable(table, cause);
         throw cause;
       }
       return;
     }
     let last: RowDataPacket[] = [];
-    for (const statement of statements)
-      [last] = await pool.query<RowDataPacket[]>({ sql: statement, timeout });
+    for (const statement of statements) [last] = await pool.query<RowDataPacket[]>(statement);
     checkSchemaVersion(last[0]?.['version'], table);
   });
 
@@ -154,32 +144,41 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
     values: unknown[],
     on?: PoolConnection,
   ): Promise<T> {
-    const target = on ?? (await use());
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const [result] = await target.execute<T>({ sql: text, timeout }, values as never);
-        return result;
-      } catch (error) {
-        // A deadlock rolls the statement back whole, so running it again is safe.
-        if ((error as { errno?: unknown }).errno !== DEADLOCK || attempt === 3 || on !== undefined)
-          throw error;
-      }
-    }
+    if (on !== undefined) return (await on.execute<T>(text, values as never))[0];
+    const target = await use();
+    return retryDeadlock(async () => (await target.execute<T>(text, values as never))[0]);
   }
 
-  /** An increment: MySQL has no UPDATE … RETURNING, so the write and the read of the counters share a transaction. */
+  /**
+   * An increment: MySQL has no UPDATE … RETURNING, so the write and the read of the counters
+   * share a transaction. When the call's deadline passes first, the connection is dropped at
+   * once, so the server rolls the transaction back instead of committing it late.
+   */
   async function writeCounting(
     q: { sql: string; values: unknown[] },
     key: string,
     create: boolean,
     keys: string[],
+    scope: CallScope,
   ): Promise<WriteResult> {
     const connection = await (await use()).getConnection();
-    let done = false;
+    if (scope.isAbandoned) {
+      connection.release();
+      throw new Error('the call ran out of time while it waited for a connection');
+    }
+    let isDone = false;
+    let isDropped = false;
+    // On any failure, or once the caller gave up, drop the connection: the server rolls back.
+    const drop = (): void => {
+      if (isDone || isDropped) return;
+      isDropped = true;
+      connection.destroy();
+    };
+    scope.onAbandon(drop);
     try {
-      await connection.query({ sql: 'START TRANSACTION', timeout });
+      await connection.query('START TRANSACTION');
       const result = await exec<ResultSetHeader>(q.sql, q.values, connection);
-      const existed = create ? result.insertId === 1 : matched(result) > 0;
+      const existed = create ? result.insertId === 1 : rowsMatched(result) > 0;
       let counters: Record<string, number> | undefined;
       if (create || existed) {
         const [row] = await exec<RowDataPacket[]>(
@@ -187,45 +186,40 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
           [...keys.map(jsonPath), key],
           connection,
         );
-        counters = {};
-        for (const [i, k] of keys.entries()) counters[k] = toNumber(toJson(row?.[`c${i}`]));
+        counters = countersOf(keys, row ?? {}, (value) => toNumber(toJson(value)));
       }
-      await connection.query({ sql: 'COMMIT', timeout });
-      done = true;
+      await connection.query('COMMIT');
+      isDone = true;
       return counters === undefined ? { existed } : { existed, counters };
     } finally {
-      // On any failure drop the connection: the server rolls the transaction back.
-      if (done) connection.release();
-      else connection.destroy();
+      if (isDone) connection.release();
+      else drop();
     }
   }
 
-  const run = <T>(op: string, fn: () => Promise<T>): Promise<T> =>
-    runBounded(STORE_NAME, op, timeout, fn);
+  const deadline = sqlDeadline(STORE_NAME, timeout);
+  const run = <T>(op: string, fn: (scope: CallScope) => Promise<T>): Promise<T> =>
+    withDeadline(deadline, op, fn);
   const now = (): number => Math.floor(clock.now());
 
   const store: Store = {
     name: STORE_NAME,
+    timeoutMs: timeout,
     get: (key) =>
       run('get', async (): Promise<StoreRecord | undefined> => {
         const [row] = await exec<RowDataPacket[]>(sql.get, [key, now()]);
         return row === undefined ? undefined : toRecord(row as unknown as SessionRow);
       }),
     write: (key, delta: Delta, expiresAt) =>
-      run('write', async (): Promise<WriteResult> => {
+      run('write', async (scope): Promise<WriteResult> => {
         const plan = planDelta(delta);
         const q = myWrite(table, key, delta, plan, Math.floor(expiresAt), now());
-        if (plan.incrKeys.length > 0) {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              return await writeCounting(q, key, delta.create === true, plan.incrKeys);
-            } catch (error) {
-              if ((error as { errno?: unknown }).errno !== DEADLOCK || attempt === 3) throw error;
-            }
-          }
-        }
+        if (plan.incrKeys.length > 0)
+          return retryDeadlock(() =>
+            writeCounting(q, key, delta.create === true, plan.incrKeys, scope),
+          );
         const result = await exec<ResultSetHeader>(q.sql, q.values);
-        return { existed: delta.create ? result.insertId === 1 : matched(result) > 0 };
+        return { existed: delta.create ? result.insertId === 1 : rowsMatched(result) > 0 };
       }),
     touch: (key, expiresAt) =>
       run('touch', async () => {
@@ -244,7 +238,8 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
     rename: (oldKey, newKey) =>
       run(
         'rename',
-        async () => matched(await exec<ResultSetHeader>(sql.rename, [newKey, oldKey, now()])) === 1,
+        async () =>
+          rowsMatched(await exec<ResultSetHeader>(sql.rename, [newKey, oldKey, now()])) === 1,
       ),
     byUser: (userId) =>
       run('byUser', async () =>
@@ -266,10 +261,11 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
       ),
     scan: (cursor, limit = 100) =>
       run('scan', async () => {
-        const keys = (await exec<RowDataPacket[]>(sql.scan(limit), [cursor ?? '', now()])).map(
-          (row) => String(row['id_hash']),
+        const rows = await exec<RowDataPacket[]>(sql.scan(limit), [cursor ?? '', now()]);
+        return scanPage(
+          rows.map((row) => String(row['id_hash'])),
+          limit,
         );
-        return keys.length === limit ? { keys, cursor: keys[keys.length - 1]! } : { keys };
       }),
     gc: (gcOptions = {}): Promise<GcResult> => {
       const cutoff = now();
@@ -282,30 +278,6 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
     check: () => sqlCheck(store, clock),
   };
   return store;
-}
-
-/** Rows an UPDATE matched, whether or not the client set CLIENT_FOUND_ROWS (mysql2 does by default). */
-function matched(result: ResultSetHeader): number {
-  const found = /Rows matched: (\d+)/.exec(result.info ?? '');
-  return found ? Number(found[1]) : result.affectedRows;
-}
-
-function asPromisePool(client: MysqlClient): Pool {
-  const callbackPool = client as Partial<CallbackPool>;
-  return typeof callbackPool.promise === 'function' ? callbackPool.promise() : (client as Pool);
-}
-
-/** `mysql2` pool options from a `mysql://` or `mariadb://` URL (user, password, host, port, database). */
-export function mysqlConfigFromUrl(url: URL): PoolOptions {
-  const config: PoolOptions = {
-    host: url.hostname || 'localhost',
-    port: url.port === '' ? 3306 : Number(url.port),
-  };
-  if (url.username !== '') config.user = decodeURIComponent(url.username);
-  if (url.password !== '') config.password = decodeURIComponent(url.password);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (database !== '') config.database = database;
-  return config;
 }
 
 /**

@@ -1,12 +1,15 @@
 /**
- * @module The SQL of the PostgreSQL store: schema, and one statement per operation. Deltas are
- * applied by `jsonb` operators inside one UPDATE (or one INSERT … ON CONFLICT for creates), so
- * concurrent writes of different keys both survive and an increment is never lost.
+ * @module The SQL of the PostgreSQL store: schema, and one statement per operation.
+ *
+ * Deltas are applied by `jsonb` operators inside one UPDATE (or one INSERT … ON CONFLICT for
+ * creates), so concurrent writes of different keys both survive and an increment is never lost.
  */
 import { createHash } from 'node:crypto';
 import type { Delta } from '../../core/store.js';
 import { capExpiry } from '../../core/expiry.js';
-import { SQL_SCHEMA_VERSION, freshData, metaJson, type DeltaPlan } from '../_sql/common.js';
+import { freshData, metaJson, type DeltaPlan } from '../_sql/delta-plan.js';
+import { RECORD_COLUMNS } from '../_sql/rows.js';
+import { SQL_SCHEMA_VERSION } from '../_sql/schema.js';
 
 /** Quoted names of the store's objects. */
 export interface PgNames {
@@ -66,7 +69,7 @@ export function pgStatements(n: PgNames) {
   const t = n.table;
   return {
     version: `SELECT max(version) AS version FROM ${n.version}`,
-    get: `SELECT data, created_at, expires_at, absolute_expires_at, user_id, meta FROM ${t} WHERE id_hash = $1 AND expires_at > $2`,
+    get: `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id_hash = $1 AND expires_at > $2`,
     touch: `UPDATE ${t} SET expires_at = LEAST($2::bigint, COALESCE(absolute_expires_at, $2::bigint)) WHERE id_hash = $1 AND expires_at > $3`,
     destroy: `DELETE FROM ${t} WHERE id_hash = $1`,
     rename: `UPDATE ${t} SET id_hash = $2 WHERE id_hash = $1 AND expires_at > $3`,

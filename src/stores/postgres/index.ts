@@ -1,11 +1,12 @@
 /**
- * @module The PostgreSQL store (driver `pg`): one row per session, data as `jsonb`, every
- * operation one statement, deltas applied atomically by the server.
+ * @module The PostgreSQL store (driver `pg`): one row per session, data as `jsonb`.
+ *
+ * Deltas are applied atomically by the server, each operation in one statement.
  *
  * With PostgreSQL's default `synchronous_commit = on`, an acknowledged write survives a server
  * crash; with `off`, the last few hundred milliseconds of writes may be lost, never half-applied.
  */
-import type { Pool, PoolConfig, QueryResultRow } from 'pg';
+import type { Client, ClientConfig, Pool, PoolConfig, QueryResultRow } from 'pg';
 import { TesseraError } from '../../core/errors.js';
 import type { StoreFactory } from '../../core/store-url.js';
 import {
@@ -16,26 +17,29 @@ import {
   type StoreRecord,
   type WriteResult,
 } from '../../core/store.js';
+import { withDeadline } from '../_shared/deadline.js';
+import { sqlCheck } from '../_sql/check.js';
+import { sqlDeadline } from '../_sql/deadline.js';
+import { planDelta } from '../_sql/delta-plan.js';
+import { gcLoop } from '../_sql/gc.js';
 import {
   DEFAULT_TABLE,
   URL_OPTION_NAMES,
   checkIdentifier,
-  checkSchemaVersion,
-  checkTimeout,
   driverMissing,
-  gcLoop,
-  missingTable,
-  once,
   optionsFromUrl,
-  planDelta,
-  runBounded,
+  sqlTimeout,
+  type SqlStoreOptions,
+} from '../_sql/options.js';
+import {
+  countersOf,
+  scanPage,
   toNumber,
   toRecord,
   toUserSession,
   type SessionRow,
-  type SqlStoreOptions,
-} from '../_sql/common.js';
-import { sqlCheck } from '../_sql/check.js';
+} from '../_sql/rows.js';
+import { checkSchemaVersion, missingTable, once } from '../_sql/schema.js';
 import { pgNames, pgSchemaSql, pgStatements, pgWrite } from './dialect.js';
 
 /** The store's name in messages and metrics. */
@@ -48,13 +52,16 @@ export type PostgresClient = Pick<Pool, 'query'>;
 export interface PostgresStoreOptions extends SqlStoreOptions {
   /**
    * A `pg` `Pool` the application already has. The store never ends it; attach your own `error`
-   * listener to it (an idle client's error with no listener crashes the process).
+   * listener to it (an idle client's error with no listener crashes the process). The store
+   * bounds each call by `timeout`; a `query_timeout` of the pool's own would end calls with
+   * `STORE_UNAVAILABLE` (pg gives that error no code), so leave it unset.
    */
   client?: PostgresClient;
   /**
    * Where to connect when no `client` is given: a connection string or a `pg` `PoolConfig`.
-   * The store then makes its own pool with `timeout` as `connectionTimeoutMillis`,
-   * `query_timeout` and `statement_timeout`, and ends it on `close()`.
+   * The store then makes its own pool, ends it on `close()`, and gives each connection `timeout`
+   * as its connect timeout and as `statement_timeout` (a server-side guard that frees a
+   * connection whose call gave up).
    * @default 'postgres://localhost/postgres' (and the PG* environment variables `pg` reads)
    */
   connection?: string | PoolConfig;
@@ -83,7 +90,7 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
  */
 export function postgresStore(options: PostgresStoreOptions = {}): Store {
   const clock = options.clock ?? systemClock;
-  const timeout = checkTimeout(options.timeout);
+  const timeout = sqlTimeout(options.timeout, STORE_NAME);
   const table = checkIdentifier(options.table ?? DEFAULT_TABLE, 'table');
   const schema =
     options.schema === undefined ? undefined : checkIdentifier(options.schema, 'schema');
@@ -95,21 +102,27 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
   let ending: Promise<void> | undefined;
 
   async function connect(): Promise<PostgresClient> {
-    let PoolClass: typeof Pool;
+    let pg: { Client: typeof Client; Pool: typeof Pool };
     try {
-      ({ Pool: PoolClass } = await import('pg'));
+      pg = await import('pg');
     } catch (cause) {
       throw driverMissing('pg', cause);
+    }
+    // On the pool, `connectionTimeoutMillis` would also time each call's wait for a free
+    // connection: a second timer per call. Given to each new connection, it bounds connecting.
+    class Connection extends pg.Client {
+      constructor(config?: ClientConfig) {
+        super({ connectionTimeoutMillis: timeout, ...config });
+      }
     }
     const base: PoolConfig =
       typeof options.connection === 'string'
         ? { connectionString: options.connection }
         : { ...options.connection };
-    const pool = new PoolClass({
+    const pool = new pg.Pool({
+      Client: Connection,
       max: options.max ?? 10,
       idleTimeoutMillis: 10_000,
-      connectionTimeoutMillis: timeout,
-      query_timeout: timeout,
       statement_timeout: timeout,
       allowExitOnIdle: true,
       application_name: 'tessera-session',
@@ -167,12 +180,13 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
     }
   }
 
-  const run = <T>(op: string, fn: () => Promise<T>): Promise<T> =>
-    runBounded(STORE_NAME, op, timeout, fn);
+  const deadline = sqlDeadline(STORE_NAME, timeout);
+  const run = <T>(op: string, fn: () => Promise<T>): Promise<T> => withDeadline(deadline, op, fn);
   const now = (): number => Math.floor(clock.now());
 
   const store: Store = {
     name: STORE_NAME,
+    timeoutMs: timeout,
     get: (key) =>
       run('get', async (): Promise<StoreRecord | undefined> => {
         const { rows } = await query(sql.get, [key, now()]);
@@ -189,9 +203,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
           ? row['updated'] === true && row['prior_live'] !== false
           : true;
         if (plan.incrKeys.length === 0) return { existed };
-        const values: Record<string, number> = {};
-        plan.incrKeys.forEach((k, i) => (values[k] = toNumber(row[`c${i}`])));
-        return { existed, counters: values };
+        return { existed, counters: countersOf(plan.incrKeys, row) };
       }),
     touch: (key, expiresAt) =>
       run('touch', async () => {
@@ -225,10 +237,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
       run('count', async () => toNumber((await query(sql.count, [now()])).rows[0]?.['n'] ?? 0)),
     scan: (cursor, limit = 100) =>
       run('scan', async () => {
-        const keys = (await query(sql.scan, [cursor ?? '', now(), limit])).rows.map((row) =>
-          String(row['id_hash']),
+        const { rows } = await query(sql.scan, [cursor ?? '', now(), limit]);
+        return scanPage(
+          rows.map((row) => String(row['id_hash'])),
+          limit,
         );
-        return keys.length === limit ? { keys, cursor: keys[keys.length - 1]! } : { keys };
       }),
     gc: (gcOptions = {}): Promise<GcResult> => {
       const cutoff = now();

@@ -1,6 +1,7 @@
 /**
- * @module The Redis store's operations that span hash slots in a Redis Cluster, where one script
- * cannot reach both a session and its user's index, nor two sessions.
+ * @module The Redis store's operations that span hash slots in a Redis Cluster.
+ *
+ * There one script cannot reach both a session and its user's index, nor two sessions.
  *
  * Rename: the new key comes from a fresh random id, so it hashes to another slot than the old one
  * (no hash tag can fix that while a read stays one command on the key alone). The store copies
@@ -11,7 +12,7 @@
 import { TesseraError } from '../../core/errors.js';
 import type { UserSession } from '../../core/store.js';
 import type { RedisCommands } from './commands.js';
-import { hashEntries, sessionKey, text, userKey } from './record.js';
+import { hashEntries, sessionKey, text, userKey, userSession } from './record.js';
 import {
   DELETE_IF_VERSION,
   DESTROY_IF_USER,
@@ -20,14 +21,14 @@ import {
   INDEX_READ,
   PUT,
   SNAPSHOT,
-} from './index-scripts.js';
+} from './cluster-scripts.js';
 
 const RENAME_ATTEMPTS = 5;
 
 /**
  * After a write, touch or destroy in a cluster: the index changes the session script reported
  * (`reply` = `{existed, index deadline, user to drop, user to add, ...}`), sent to the users' slots.
- * Most writes and touches report none (see the padded deadline in `redis-scripts.ts`).
+ * Most writes and touches report none (see the padded deadline in `scripts.ts`).
  */
 export async function followIndex(
   c: RedisCommands,
@@ -135,13 +136,7 @@ export async function byUserAcrossSlots(
     const [member, score] = members[i]!;
     const [createdAt, expiresAt, meta, owner] = row;
     if (expiresAt && Number(expiresAt) > now && owner === userId) {
-      const session: UserSession = {
-        key: member,
-        createdAt: Number(createdAt ?? 0),
-        expiresAt: Number(expiresAt),
-      };
-      if (meta) session.meta = JSON.parse(meta) as UserSession['meta'] & object;
-      out.push(session);
+      out.push(userSession(member, createdAt, expiresAt, meta));
     } else {
       prune.push(member, score);
     }

@@ -1,14 +1,18 @@
 /**
- * @module The small command layer under the Redis store: one interface over ioredis (single,
- * Sentinel, Cluster) and node-redis (client, cluster, sentinel), so the store speaks raw commands
- * and scripts and never cares which library the application chose.
+ * @module The command layer under the Redis store: one interface over ioredis and node-redis.
+ *
+ * ioredis (single, Sentinel, Cluster) and node-redis (client, cluster, sentinel) look alike from
+ * here, so the store speaks raw commands and scripts and never cares which library the application
+ * chose. The layer sets no timer per command: the store bounds each of its calls as a whole.
  */
 import type { Cluster as IoRedisCluster, Redis as IoRedis } from 'ioredis';
+import { TesseraError } from '../../core/errors.js';
+import { bounded } from '../../core/store-call.js';
 import type { LuaScript } from './scripts.js';
 
 /** A node-redis client (`createClient`, v4 to v6), as far as the store uses it. */
 export interface NodeRedisClientLike {
-  sendCommand(args: ReadonlyArray<string>, options?: { timeout?: number }): Promise<unknown>;
+  sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
   readonly isReady: boolean;
   close?(): Promise<void>;
   quit?(): Promise<unknown>;
@@ -27,7 +31,6 @@ export interface NodeRedisClusterLike {
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
     args: string[],
-    options?: { timeout?: number },
   ): Promise<unknown>;
   readonly masters: ReadonlyArray<NodeRedisShardLike>;
   nodeClient(node: NodeRedisShardLike): Promise<NodeRedisClientLike>;
@@ -39,11 +42,7 @@ export interface NodeRedisClusterLike {
 
 /** A node-redis sentinel client (`createSentinel`), as far as the store uses it. */
 export interface NodeRedisSentinelLike {
-  sendCommand(
-    isReadonly: boolean | undefined,
-    args: string[],
-    options?: { timeout?: number },
-  ): Promise<unknown>;
+  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
   getMasterNode(): unknown;
   readonly isReady: boolean;
   close?(): Promise<void>;
@@ -73,8 +72,8 @@ export interface RedisCommands {
 
 /** Options of {@link redisCommands}. */
 export interface RedisCommandsOptions {
-  /** Bound on each command. */
-  timeoutMs: number;
+  /** How long closing a client the store created waits for the replies in flight. */
+  closeTimeoutMs: number;
   /** Whether the store created the client (and so closes it). */
   isOwned: boolean;
   /** Calls that may wait on the client at once; more fail at once. @default 10000 */
@@ -91,9 +90,29 @@ const isNodeCluster = (c: RedisClient): c is NodeRedisClusterLike =>
 const isNodeSentinel = (c: RedisClient): c is NodeRedisSentinelLike =>
   typeof (c as { getMasterNode?: unknown }).getMasterNode === 'function';
 
+/**
+ * Whether `error` is of a class named `name` (or of a subclass). The store imports its drivers
+ * as types only, so it tells their classes apart by name, not by `instanceof`.
+ */
+export function isOfClass(error: unknown, name: string): boolean {
+  for (let p: unknown = error; p !== null && typeof p === 'object'; p = Object.getPrototypeOf(p))
+    if ((p as { constructor?: { name?: unknown } }).constructor?.name === name) return true;
+  return false;
+}
+
+/**
+ * The code of an error reply of Redis (`NOSCRIPT` in `NOSCRIPT No matching script…`), or
+ * `undefined` for any other error. Redis sends the code only as the reply's first word, and
+ * neither ioredis's `ReplyError` nor node-redis's `ErrorReply` keeps it in a property of its own.
+ */
+export function replyCode(error: unknown): string | undefined {
+  if (!isOfClass(error, 'ReplyError') && !isOfClass(error, 'ErrorReply')) return undefined;
+  return /^([A-Z][A-Z0-9_]*)\b/.exec((error as Error).message)?.[1];
+}
+
 /** Wraps a client in the command layer. */
 export function redisCommands(client: RedisClient, options: RedisCommandsOptions): RedisCommands {
-  const { timeoutMs } = options;
+  const { closeTimeoutMs } = options;
   const maxInFlight = options.maxInFlight ?? 10_000;
   let inFlight = 0;
   const settled = (): void => {
@@ -101,14 +120,15 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
   };
   /**
    * Starts a call unless too many are waiting. A call counts until the driver settles it, not
-   * just until our timer gives up, so the cap bounds what the driver holds (node-redis Sentinel,
-   * for one, keeps calls while it looks for a master).
+   * just until the store's deadline gives up on it, so the cap bounds what the driver holds
+   * (node-redis Sentinel, for one, keeps calls while it looks for a master).
    */
-  function start<T>(call: () => Promise<T>, isTimed: boolean): Promise<T> {
+  function start<T>(call: () => Promise<T>): Promise<T> {
     if (inFlight >= maxInFlight) {
       return Promise.reject(
-        new Error(
-          `${inFlight} calls are already waiting for Redis; refusing more until it answers`,
+        new TesseraError(
+          'STORE_UNAVAILABLE',
+          `The redis store has ${inFlight} calls already waiting for Redis; refusing more until it answers.`,
         ),
       );
     }
@@ -121,7 +141,7 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     pending.then(settled, settled);
-    return isTimed ? withTimeout(pending, timeoutMs) : pending;
+    return pending;
   }
   let send: (args: readonly string[], key?: string) => Promise<unknown>;
   let masters: () => Promise<NodeCommand[]>;
@@ -130,12 +150,8 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
 
   if (isIoRedis(client)) {
     const io = client;
-    // ioredis bounds commands itself when `commandTimeout` is set; a client without it gets our timer.
-    const native = io.isCluster
-      ? (io as IoRedisCluster).options.redisOptions?.commandTimeout
-      : (io as IoRedis).options.commandTimeout;
     const call = (node: IoRedis | IoRedisCluster, args: readonly string[]): Promise<unknown> =>
-      start(() => node.call(args[0]!, ...args.slice(1)), native === undefined);
+      start(() => node.call(args[0]!, ...args.slice(1)));
     isCluster = io.isCluster;
     send = (args) => call(io, args);
     masters = async () =>
@@ -147,32 +163,29 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
         : [(args) => call(io, args)];
     close = async () => {
       // QUIT lets replies in flight arrive; a server that does not answer is cut off.
-      await withTimeout(io.quit(), timeoutMs).catch(() => undefined);
+      await bounded('redis', 'close', closeTimeoutMs, () => io.quit()).catch(() => undefined);
       io.disconnect();
     };
   } else {
-    // node-redis's `timeout` only bounds the wait before a command is written, not the reply, so
-    // every call also gets our timer. A late reply still arrives in order and is dropped.
-    const opts = { timeout: timeoutMs };
+    // No per-command `timeout` for node-redis: it bounds only the wait before a command is
+    // written, never the reply, so it would be a second timer beside the store's deadline.
     if (isNodeCluster(client)) {
       isCluster = true;
-      send = (args, key) => start(() => client.sendCommand(key, false, [...args], opts), true);
+      send = (args, key) => start(() => client.sendCommand(key, false, [...args]));
       masters = async () => {
         const nodes = sortByAddress(client.masters, (m) => `${m.host}:${m.port}`);
         const clients = await Promise.all(nodes.map((m) => client.nodeClient(m)));
-        return clients.map(
-          (c) => (args: readonly string[]) => start(() => c.sendCommand(args, opts), true),
-        );
+        return clients.map((c) => (args: readonly string[]) => start(() => c.sendCommand(args)));
       };
     } else if (isNodeSentinel(client)) {
-      send = (args) => start(() => client.sendCommand(false, [...args], opts), true);
+      send = (args) => start(() => client.sendCommand(false, [...args]));
       masters = async () => [send];
     } else {
       const c = client;
-      send = (args) => start(() => c.sendCommand(args, opts), true);
+      send = (args) => start(() => c.sendCommand(args));
       masters = async () => [send];
     }
-    close = () => closeNodeRedis(client, timeoutMs);
+    close = () => closeNodeRedis(client, closeTimeoutMs);
   }
 
   const ready = options.ready;
@@ -193,7 +206,7 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
       try {
         return await sendReady(['EVALSHA', script.sha, ...tail], keys[0]);
       } catch (error) {
-        if (!String((error as Error | undefined)?.message).startsWith('NOSCRIPT')) throw error;
+        if (replyCode(error) !== 'NOSCRIPT') throw error;
         return sendReady(['EVAL', script.source, ...tail], keys[0]);
       }
     },
@@ -214,8 +227,9 @@ async function closeNodeRedis(
   timeoutMs: number,
 ): Promise<void> {
   // close() waits for replies in flight: bound it, then cut the connection.
-  const graceful = c.close ? c.close() : c.quit ? c.quit() : Promise.resolve();
-  await withTimeout(graceful, timeoutMs).catch(() => undefined);
+  await bounded('redis', 'close', timeoutMs, () =>
+    c.close ? c.close() : c.quit ? c.quit() : Promise.resolve(),
+  ).catch(() => undefined);
   await Promise.resolve(c.destroy?.()).catch(() => undefined);
 }
 
@@ -223,21 +237,4 @@ function sortByAddress<T>(items: readonly T[], address: (item: T) => string): T[
   return [...items].sort((a, b) =>
     address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0,
   );
-}
-
-/** Rejects with a timeout error when `promise` takes longer than `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Command timed out after ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

@@ -1,19 +1,24 @@
 /**
- * @module Creating a Redis client for a store, with ioredis or node-redis loaded on demand and
- * configured so that no call can hang or queue without bound: a timeout on every command, no
- * offline queue, quick reconnects, and an `error` listener on everything created.
+ * @module Creating a Redis client for a store: ioredis or node-redis, loaded on demand.
+ *
+ * The client is configured so that nothing can hang or queue without bound: no offline queue,
+ * quick reconnects, a connection with calls waiting and no data for twice `commandTimeout`
+ * dropped and made again, and an `error` listener on everything created. It gets no command
+ * timeout of its own: the store bounds each call.
  */
 import type * as IoRedisModule from 'ioredis';
 import type * as NodeRedisModule from 'redis';
 import { TesseraError } from '../../core/errors.js';
-import type { RedisClient } from './commands.js';
+import { replyCode, type RedisClient } from './commands.js';
 import type { RedisDriver, RedisTarget } from './url.js';
 
 /** How to create the client. */
 export interface RedisConnectOptions {
   /** The library to load; without it, ioredis when installed, else node-redis. */
   driver?: RedisDriver;
+  /** The store's bound on each call; the socket guards below are set from it. */
   commandTimeout: number;
+  /** Bound on connecting (and on asking the sentinels or the cluster where to connect). */
   connectTimeout: number;
   /** Background errors: called once per outage (again after the client was ready once more). */
   onError: (error: unknown) => void;
@@ -103,7 +108,6 @@ function createIoRedis(
   };
   const perNode = {
     ...auth,
-    commandTimeout: o.commandTimeout,
     // A connection that has calls waiting but hears nothing for this long is dropped and made
     // again, so a hung server cannot hold replies (and memory) forever.
     socketTimeout: o.commandTimeout * 2,
@@ -144,7 +148,7 @@ function createIoRedis(
       // a hung one is dropped by `socketTimeout`; a demoted one answers READONLY (below). Each
       // makes the client ask the sentinels again.
       // A demoted master answers writes with READONLY: reconnect, asking the sentinels again.
-      reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
+      reconnectOnError: (error: Error) => replyCode(error) === 'READONLY',
       ...o.clientOptions,
     });
   }
@@ -173,7 +177,6 @@ function createNodeRedis(
     ...(t.username === undefined ? {} : { username: t.username }),
     ...(t.password === undefined ? {} : { password: t.password }),
     disableOfflineQueue: true,
-    commandOptions: { timeout: o.commandTimeout },
     pingInterval: Math.max(o.commandTimeout * 2, 5000) / 2,
   };
   if (t.mode === 'cluster') {

@@ -1,26 +1,26 @@
 /**
- * @module The Redis store: one hash per session with native expiry, deltas applied by Lua scripts in
- * one round trip, rename for id renewal, a sorted-set user index, on one server, Sentinel or
- * Cluster, through ioredis or node-redis.
+ * @module The Redis store: a hash per session, deltas in Lua, on one server, Sentinel or Cluster.
+ *
+ * A session is one hash with native expiry; rename serves id renewal; a sorted set indexes each
+ * user's sessions; ioredis or node-redis. Each call has one deadline, `commandTimeout`, for all its
+ * round trips (and the wait for a client the store created to connect).
  *
  * Round trips per operation (one server or Sentinel): get 1 (HGETALL), write 1, touch 1, destroy 1,
  * rename 1, byUser 1, destroyByUser 1 (EVALSHA each). In a cluster the user index lives in another
  * slot than the session: a write that binds or unbinds a user, a write or touch that moves the
  * session's padded index deadline (about once per idle period), and a destroy of a bound session
  * cost a second call to the index's slot; rename is a copy of 3 calls (5 with a user); byUser is
- * 1 + one HMGET per session; see `_shared/redis-cluster.ts`.
+ * 1 + one HMGET per session; see `cluster.ts`.
  */
-import { randomUUID } from 'node:crypto';
-import { TesseraError, isTesseraError, storeFailure } from '../../core/errors.js';
+import { TesseraError } from '../../core/errors.js';
 import { parseStoreUrl, type StoreFactory } from '../../core/store-url.js';
-import { systemClock, type Clock, type Store, type WriteResult } from '../../core/store.js';
-import { followIndex, renameAcrossSlots } from './cluster.js';
+import { systemClock, type Clock, type Store } from '../../core/store.js';
+import { checkDuration } from '../../core/time.js';
+import { warnLine } from '../_shared/warn.js';
 import { redisCommands, type RedisClient, type RedisCommands } from './commands.js';
 import { connectRedis } from './connect.js';
-import { positiveMs, readRedisUrl, type RedisDriver, type RedisUrlSettings } from './url.js';
-import { decodeHash, incrKeys, parseCounter, sessionKey, writeArgs } from './record.js';
-import { DESTROY, RENAME, TOUCH, WRITE } from './scripts.js';
-import { countSessions, destroyUserSessions, listUserSessions, scanSessions } from './users.js';
+import { redisOperations } from './operations.js';
+import { readRedisUrl, type RedisDriver, type RedisUrlSettings } from './url.js';
 
 export type {
   RedisClient,
@@ -38,9 +38,10 @@ export interface RedisStoreOptions {
   /**
    * A client you created: ioredis `Redis` (single or Sentinel) or `Cluster`, or a node-redis
    * client, cluster or sentinel, already connected. The store leaves it open on `close()`. Attach
-   * your own `error` listener to it (an unhandled `error` event ends a Node process), and give it a
-   * command timeout and no offline queue as the store does for clients it creates; the store also
-   * bounds each call by `commandTimeout` itself.
+   * your own `error` listener to it (an unhandled `error` event ends a Node process), and give it
+   * no offline queue, as the store does for clients it creates. The store bounds each call by
+   * `commandTimeout`; a command timeout of the client's own is a second timer, and ioredis reports
+   * its expiry with no code, so the call then ends in `STORE_UNAVAILABLE`.
    */
   client?: RedisClient;
   /**
@@ -51,9 +52,18 @@ export interface RedisStoreOptions {
   url?: string;
   /** Prefix of every key the store writes. Braces are not allowed (they would pick the hash slot). @default 'tessera:' */
   prefix?: string;
-  /** Bound on each command, in milliseconds. @default 2000 */
+  /**
+   * Bound on each store call, in milliseconds: a call that takes longer (all its round trips)
+   * rejects with `STORE_TIMEOUT`. A client the store creates also drops a connection that has
+   * calls waiting and hears nothing for twice this long, and makes it again.
+   * @default 2000
+   */
   commandTimeout?: number;
-  /** How long the first command waits for a client the store created to connect. @default 5000 */
+  /**
+   * How long a client the store created may take to connect: calls wait for it meanwhile (within
+   * their own `commandTimeout`), then fail fast until it is connected.
+   * @default 5000
+   */
   connectTimeout?: number;
   /**
    * Calls that may wait on the client at once (a hung server, a Sentinel looking for its master);
@@ -76,13 +86,15 @@ export interface RedisStoreOptions {
 }
 
 const DEFAULT_PREFIX = 'tessera:';
+/** The default `onError`. */
+const warn = warnLine(STORE_NAME, 'calls fail with STORE_UNAVAILABLE until it answers again');
 
 /**
  * Creates a Redis store.
  *
  * @example
  * import { Redis } from 'ioredis'
- * const client = new Redis({ commandTimeout: 2000, enableOfflineQueue: false })
+ * const client = new Redis({ enableOfflineQueue: false, maxRetriesPerRequest: 0 })
  * client.on('error', (e) => log.warn(e))
  * const sessions = createSessionManager({ store: redisStore({ client }) })
  *
@@ -107,15 +119,18 @@ function openRedisStore(options: RedisStoreOptions): { store: Store; opening: Pr
       'Option `prefix` of the redis store may not contain "{" or "}": braces choose the cluster hash slot.',
     );
   }
-  const timeoutMs = positiveMs(
+  const owner = 'the redis store';
+  const timeoutMs = checkDuration(
     'commandTimeout',
     options.commandTimeout ?? fromUrl?.commandTimeout,
     2000,
+    owner,
   );
-  const connectTimeout = positiveMs(
+  const connectTimeout = checkDuration(
     'connectTimeout',
     options.connectTimeout ?? fromUrl?.connectTimeout,
     5000,
+    owner,
   );
   const onError = options.onError ?? warn;
   const maxInFlight = options.maxPending ?? 10_000;
@@ -128,7 +143,11 @@ function openRedisStore(options: RedisStoreOptions): { store: Store; opening: Pr
   let commands: RedisCommands | undefined;
   let opening: Promise<RedisCommands>;
   if (options.client !== undefined) {
-    commands = redisCommands(options.client, { timeoutMs, isOwned: false, maxInFlight });
+    commands = redisCommands(options.client, {
+      closeTimeoutMs: timeoutMs,
+      isOwned: false,
+      maxInFlight,
+    });
     opening = Promise.resolve(commands);
   } else if (fromUrl !== undefined) {
     const driver = options.driver ?? fromUrl.driver;
@@ -139,7 +158,7 @@ function openRedisStore(options: RedisStoreOptions): { store: Store; opening: Pr
       onError,
       ...(options.clientOptions === undefined ? {} : { clientOptions: options.clientOptions }),
     }).then(({ client, ready }) =>
-      redisCommands(client, { timeoutMs, isOwned: true, ready, maxInFlight }),
+      redisCommands(client, { closeTimeoutMs: timeoutMs, isOwned: true, ready, maxInFlight }),
     );
     // A failed import surfaces on the first call; keep it from being an unhandled rejection meanwhile.
     opening.catch(() => undefined);
@@ -149,132 +168,15 @@ function openRedisStore(options: RedisStoreOptions): { store: Store; opening: Pr
       'The redis store needs a `client` (ioredis or node-redis) or a `url` such as "redis://127.0.0.1:6379/0".',
     );
   }
-  const use = async (): Promise<RedisCommands> => (commands ??= await opening);
-  return { store: buildStore(use, prefix, options.clock ?? systemClock, onError), opening };
-}
-
-function buildStore(
-  use: () => Promise<RedisCommands>,
-  prefix: string,
-  clock: Clock,
-  onError: (error: unknown) => void,
-): Store {
-  /** Runs `op`, turning driver errors into STORE_TIMEOUT / STORE_UNAVAILABLE errors. */
-  async function guard<T>(op: string, run: (c: RedisCommands) => Promise<T>): Promise<T> {
-    try {
-      return await run(await use());
-    } catch (error) {
-      if (isTesseraError(error)) throw error;
-      const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
-      if (/timed? ?out|timeout/i.test(message)) {
-        throw new TesseraError(
-          'STORE_TIMEOUT',
-          `The redis store did not answer ${op} within its command timeout. Check the server's load and network.`,
-          { cause: error },
-        );
-      }
-      throw storeFailure(STORE_NAME, op, error);
-    }
-  }
-  const inline = (c: RedisCommands): boolean => !c.isCluster;
-
-  return {
+  const store = redisOperations({
     name: STORE_NAME,
-    get: (key) =>
-      guard('get', async (c) => {
-        const hash = sessionKey(prefix, key);
-        const reply = await c.send(['HGETALL', hash], hash);
-        let record;
-        try {
-          record = decodeHash(reply);
-        } catch (error) {
-          // A hash this store did not write (or a damaged one) reads as no session, never as an outage.
-          onError(
-            new TesseraError(
-              'INVALID_DATA',
-              'The redis store found an unreadable session hash and treated it as missing.',
-              { cause: error },
-            ),
-          );
-          return undefined;
-        }
-        if (record === undefined) return undefined;
-        const now = clock.now();
-        if (
-          record.expiresAt <= now ||
-          (record.absoluteExpiresAt !== undefined && record.absoluteExpiresAt <= now)
-        )
-          return undefined;
-        return record;
-      }),
-    write: (key, delta, expiresAt) =>
-      guard('write', async (c): Promise<WriteResult> => {
-        const args = writeArgs(delta, clock.now(), expiresAt, inline(c), prefix, key);
-        const reply = (await c.run(WRITE, [sessionKey(prefix, key)], args)) as unknown[];
-        if (reply.length < 4) return { existed: false };
-        if (c.isCluster) await followIndex(c, prefix, key, reply);
-        const existed = Number(reply[0]) === 1;
-        const names = incrKeys(delta);
-        if (names.length === 0) return { existed };
-        const counters: Record<string, number> = {};
-        names.forEach((name, i) => (counters[name] = parseCounter(reply[4 + i])));
-        return { existed, counters };
-      }),
-    touch: (key, expiresAt) =>
-      guard('touch', async (c) => {
-        const flags = inline(c) ? 'i' : '';
-        const reply = (await c.run(
-          TOUCH,
-          [sessionKey(prefix, key)],
-          [String(clock.now()), String(Math.trunc(expiresAt)), flags, prefix, key],
-        )) as unknown[];
-        if (c.isCluster && reply.length >= 4) await followIndex(c, prefix, key, reply);
-      }),
-    destroy: (key) =>
-      guard('destroy', async (c) => {
-        const reply = (await c.run(
-          DESTROY,
-          [sessionKey(prefix, key)],
-          [inline(c) ? 'i' : '', prefix, key],
-        )) as unknown[];
-        if (c.isCluster) await followIndex(c, prefix, key, reply);
-      }),
-    close: () => guard('close', (c) => c.close()),
-    rename: (oldKey, newKey) =>
-      guard('rename', async (c) => {
-        if (c.isCluster) return renameAcrossSlots(c, prefix, () => clock.now(), oldKey, newKey);
-        const keys = [sessionKey(prefix, oldKey), sessionKey(prefix, newKey)];
-        return (
-          Number(await c.run(RENAME, keys, [String(clock.now()), prefix, oldKey, newKey])) === 1
-        );
-      }),
-    byUser: (userId) => guard('byUser', (c) => listUserSessions(c, prefix, clock.now(), userId)),
-    destroyByUser: (userId, exceptKey) =>
-      guard('destroyByUser', (c) => destroyUserSessions(c, prefix, clock.now(), userId, exceptKey)),
-    count: () => guard('count', (c) => countSessions(c, prefix)),
-    scan: (cursor, limit = 100) => guard('scan', (c) => scanSessions(c, prefix, cursor, limit)),
-    check: () =>
-      guard('check', async () => {
-        const key = `check-${randomUUID()}`;
-        const now = clock.now();
-        const store = buildStore(use, prefix, clock, onError);
-        await store.write(key, { create: true, set: { probe: now } }, now + 60_000);
-        const back = await store.get(key);
-        await store.destroy(key);
-        if (back?.data['probe'] !== now)
-          throw new TesseraError(
-            'STORE_UNAVAILABLE',
-            'The redis store did not return the probe record it was given; check that nothing evicts or rewrites its keys.',
-          );
-      }),
-  };
-}
-
-function warn(error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
-  console.warn(
-    `[tessera] redis store: ${message} (calls fail with STORE_UNAVAILABLE until it answers again)`,
-  );
+    use: async () => (commands ??= await opening),
+    timeoutMs,
+    prefix,
+    clock: options.clock ?? systemClock,
+    onError,
+  });
+  return { store, opening };
 }
 
 /**

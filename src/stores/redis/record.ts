@@ -1,6 +1,5 @@
 /**
- * @module How the Redis store lays a record out: key names, hash fields, and the arguments of the
- * write script.
+ * @module How the Redis store lays a record out: key names, hash fields, write script arguments.
  *
  * A session is one hash, `<prefix>s:{<key>}`. Each data key is a field holding its JSON value;
  * bookkeeping sits in reserved fields whose names start with `~` and one letter. A data key that
@@ -8,7 +7,14 @@
  * reserved field. The braces make `<key>` the hash tag: in a cluster every command of one session
  * goes to one slot.
  */
-import type { Delta, JsonValue, SessionMeta, StoreRecord } from '../../core/store.js';
+import type {
+  Delta,
+  JsonValue,
+  SessionMeta,
+  StoreRecord,
+  UserSession,
+  WriteResult,
+} from '../../core/store.js';
 
 /** The hash of session `key`. */
 export const sessionKey = (prefix: string, key: string): string => `${prefix}s:{${key}}`;
@@ -135,6 +141,21 @@ export function writeArgs(
 export const incrKeys = (delta: Delta): string[] =>
   delta.incr === undefined ? [] : Object.keys(delta.incr);
 
+/**
+ * The result of a WRITE reply that refused the delta (`{-1, existed, positions...}`: incr keys
+ * holding something other than a number), or `undefined` for any other reply.
+ */
+export function refusedIncr(
+  reply: readonly unknown[],
+  names: readonly string[],
+): WriteResult | undefined {
+  if (Number(reply[0]) !== -1) return undefined;
+  return {
+    existed: Number(reply[1]) === 1,
+    nonNumeric: reply.slice(2).map((position) => names[Number(position) - 1]!),
+  };
+}
+
 /** A reply element as text: strings and numbers as they are, buffers decoded, anything else ''. */
 export function text(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -149,4 +170,21 @@ export function parseCounter(value: unknown): number {
   if (s === 'inf') return Number.POSITIVE_INFINITY;
   if (s === '-inf') return Number.NEGATIVE_INFINITY;
   return Number(s);
+}
+
+/** A user's session as the index scripts report it: fields as text, `meta` as JSON or empty. */
+export function userSession(
+  key: string,
+  createdAt: unknown,
+  expiresAt: unknown,
+  meta: unknown,
+): UserSession {
+  const session: UserSession = {
+    key,
+    createdAt: Number(createdAt ?? 0),
+    expiresAt: Number(expiresAt),
+  };
+  const json = text(meta);
+  if (json !== '') session.meta = JSON.parse(json) as SessionMeta;
+  return session;
 }

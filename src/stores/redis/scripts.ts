@@ -1,8 +1,9 @@
 /**
- * @module The Lua scripts of the Redis store. Each runs atomically on the server, so a delta, a
- * touch or a rename is one round trip that no other client can interleave with.
+ * @module The Lua scripts of the Redis store, each one atomic round trip on the server.
  *
- * Layout (see `redis-record.ts`): a session is the hash `<prefix>s:{<key>}` whose data fields hold
+ * A delta, a touch or a rename is one round trip that no other client can interleave with.
+ *
+ * Layout (see `record.ts`): a session is the hash `<prefix>s:{<key>}` whose data fields hold
  * JSON values and whose reserved fields are `~c` (createdAt), `~e` (expiresAt), `~a`
  * (absoluteExpiresAt), `~u` (userId), `~m` (meta JSON), `~v` (a version bumped by every change)
  * and `~i` (the deadline the user index holds for it).
@@ -46,6 +47,11 @@ local function index_add(k, member, score)
   local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', k, top[2])
 end
+-- Whether a stored value is a JSON number: what JSON.stringify or the counters' '%.17g' write.
+-- tonumber alone would also take ' 5', '0x10' or 'inf'.
+local function is_number(v)
+  return string.find(v, '^-?%d[%d.eE+-]*$') ~= nil and tonumber(v) ~= nil
+end
 `;
 
 /** A script with the shared helpers in front, and its SHA-1. */
@@ -58,8 +64,11 @@ export function script(name: string, body: string): LuaScript {
  * Applies a delta. KEYS: session. ARGV: now, expiresAt, flags (`c` create, `r` replace, `i` inline
  * index), createdAt, absoluteExpiresAt or '', user op ('' keep, `s` set, `d` drop), userId, meta JSON
  * or '', prefix, member, #unset, #set pairs, #incr pairs, then the unset fields, the set pairs and the
- * incr pairs. Returns `{0}` when nothing was written, else `{existed, index deadline, user to drop
- * from the index or '', user whose index needs the deadline or '', counter values...}`.
+ * incr pairs. Returns `{0}` when nothing was written; `{-1, existed, positions...}` when it refused
+ * the delta because the incr keys at those (1-based) positions would hold something other than a
+ * number once unset and set applied (checked before anything changes, so nothing did); else
+ * `{existed, index deadline, user to drop from the index or '', user whose index needs the deadline
+ * or '', counter values...}`.
  */
 export const WRITE: LuaScript = script(
   'write',
@@ -71,6 +80,26 @@ local cur = redis.call('HMGET', k, '~e', '~a', '~u')
 local curExp = tonumber(cur[1])
 local existed = curExp ~= nil and curExp > now
 local oldUser = cur[3] or nil
+if not existed and not string.find(flags, 'c', 1, true) then return {0} end
+local nUnset, nSet, nIncr = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local bases = {}
+if nIncr > 0 then
+  -- Each incr field's value once unset and set applied (false: absent), read before any change;
+  -- the counters then start from these.
+  local after = {}
+  for j = 14, 13 + nUnset do after[ARGV[j]] = false end
+  for j = 14 + nUnset, 12 + nUnset + 2 * nSet, 2 do after[ARGV[j]] = ARGV[j + 1] end
+  local fresh = not existed or string.find(flags, 'r', 1, true)
+  local refused = {}
+  for p = 1, nIncr do
+    local f = ARGV[12 + nUnset + 2 * nSet + 2 * p]
+    local v = after[f]
+    if v == nil and not fresh then v = redis.call('HGET', k, f) end
+    if v and not is_number(v) then refused[#refused + 1] = p end
+    bases[p] = tonumber(v) or 0
+  end
+  if #refused > 0 then return {-1, existed and 1 or 0, unpack(refused)} end
+end
 local abs = nil
 if existed then
   abs = cur[2] or nil
@@ -81,7 +110,6 @@ if existed then
     for i = 1, 6 do if keep[i] then redis.call('HSET', k, names[i], keep[i]) end end
   end
 else
-  if not string.find(flags, 'c', 1, true) then return {0} end
   redis.call('DEL', k)
   redis.call('HSET', k, '~c', ARGV[4])
   if ARGV[5] ~= '' then
@@ -90,17 +118,17 @@ else
   end
 end
 local i = 14
-for _ = 1, tonumber(ARGV[11]) do
+for _ = 1, nUnset do
   redis.call('HDEL', k, ARGV[i])
   i = i + 1
 end
-for _ = 1, tonumber(ARGV[12]) do
+for _ = 1, nSet do
   redis.call('HSET', k, ARGV[i], ARGV[i + 1])
   i = i + 2
 end
 local out = {existed and 1 or 0, '', '', ''}
-for _ = 1, tonumber(ARGV[13]) do
-  local n = (tonumber(redis.call('HGET', k, ARGV[i])) or 0) + tonumber(ARGV[i + 1])
+for p = 1, nIncr do
+  local n = bases[p] + tonumber(ARGV[i + 1])
   local s = string.format('%.17g', n)
   if n ~= n or n == math.huge or n == -math.huge then
     redis.call('HSET', k, ARGV[i], 'null')
@@ -200,5 +228,55 @@ if cur[2] then
   index_add(uk, ARGV[4], cur[3] or cur[1])
 end
 return 1
+`,
+);
+
+/**
+ * A user's live sessions, cleaning the index as it reads (one server or Sentinel). KEYS: index.
+ * ARGV: now, prefix, userId. Returns flat `{member, createdAt, expiresAt, meta or ''}` groups.
+ */
+export const BY_USER: LuaScript = script(
+  'by-user',
+  `
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[2] .. 's:{' .. m .. '}', '~c', '~e', '~m', '~u')
+  local e = tonumber(f[2])
+  if e and e > now and f[4] == ARGV[3] then
+    out[#out + 1] = m
+    out[#out + 1] = f[1] or '0'
+    out[#out + 1] = f[2]
+    out[#out + 1] = f[3] or ''
+  else
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return out
+`,
+);
+
+/**
+ * Destroys a user's sessions but one (one server or Sentinel). KEYS: index. ARGV: now, prefix,
+ * userId, member to keep or ''. Returns how many live sessions it destroyed.
+ */
+export const DESTROY_BY_USER: LuaScript = script(
+  'destroy-by-user',
+  `
+local n = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if m ~= ARGV[4] then
+    local sk = ARGV[2] .. 's:{' .. m .. '}'
+    local f = redis.call('HMGET', sk, '~e', '~u')
+    if f[2] == ARGV[3] then
+      local e = tonumber(f[1])
+      if e and e > tonumber(ARGV[1]) then n = n + 1 end
+      redis.call('DEL', sk)
+    end
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return n
 `,
 );

@@ -1,9 +1,10 @@
 /**
- * @module Reading a Redis store URL: the servers, credentials and database it names, and the
- * store settings in its query string.
+ * @module Reading a Redis store URL: its servers, credentials and database, and its query string.
  */
 import { TesseraError } from '../../core/errors.js';
 import { redact } from '../../core/store-url.js';
+import { checkDuration } from '../../core/time.js';
+import { checkUrlParams, numberParam } from '../_shared/url-params.js';
 
 /** Where and how to connect, as read from a URL. */
 export interface RedisTarget {
@@ -94,14 +95,7 @@ const URL_PARAMS = [
 
 /** Reads a redis store URL: its target and the query parameters of {@link URL_PARAMS}. */
 export function readRedisUrl(url: URL, hosts: readonly string[]): RedisUrlSettings {
-  for (const name of url.searchParams.keys()) {
-    if (!URL_PARAMS.includes(name)) {
-      throw new TesseraError(
-        'CONFIG',
-        `Unknown parameter "${name}" in a redis store URL; known: ${URL_PARAMS.join(', ')}.`,
-      );
-    }
-  }
+  checkUrlParams(url, URL_PARAMS, 'redis');
   const settings: RedisUrlSettings = { target: parseRedisTarget(url, hosts) };
   const driver = url.searchParams.get('client');
   if (driver !== null) {
@@ -115,22 +109,11 @@ export function readRedisUrl(url: URL, hosts: readonly string[]): RedisUrlSettin
   }
   const prefix = url.searchParams.get('prefix');
   if (prefix !== null) settings.prefix = prefix;
-  const timeout = url.searchParams.get('timeout');
-  if (timeout !== null) settings.commandTimeout = positiveMs('timeout', Number(timeout), 0);
-  const connectTimeout = url.searchParams.get('connectTimeout');
-  if (connectTimeout !== null)
-    settings.connectTimeout = positiveMs('connectTimeout', Number(connectTimeout), 0);
+  const owner = 'the redis store';
+  const timeout = numberParam(url, 'timeout');
+  if (timeout !== undefined) settings.commandTimeout = checkDuration('timeout', timeout, 0, owner);
+  const connectTimeout = numberParam(url, 'connectTimeout');
+  if (connectTimeout !== undefined)
+    settings.connectTimeout = checkDuration('connectTimeout', connectTimeout, 0, owner);
   return settings;
-}
-
-/** A duration option: `fallback` when undefined, else a positive number of milliseconds. */
-export function positiveMs(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TesseraError(
-      'CONFIG',
-      `Option \`${name}\` of the redis store must be a positive number of milliseconds; got ${String(value)}.`,
-    );
-  }
-  return value;
 }

@@ -1,12 +1,13 @@
 /**
- * @module The Redis store's user index reads (list, revoke) and its key listing (count, scan), on
- * one server or Sentinel (one script each) and in a cluster (see `redis-cluster.ts`).
+ * @module The Redis store's user index reads (list, revoke) and its key listing (count, scan).
+ *
+ * On one server or Sentinel each is one script; in a cluster see `cluster.ts`.
  */
 import type { ScanPage, UserSession } from '../../core/store.js';
 import type { RedisCommands } from './commands.js';
 import { byUserAcrossSlots, destroyByUserAcrossSlots } from './cluster.js';
-import { keyOfSession, sessionPattern, text, userKey } from './record.js';
-import { BY_USER, DESTROY_BY_USER } from './index-scripts.js';
+import { keyOfSession, sessionPattern, text, userKey, userSession } from './record.js';
+import { BY_USER, DESTROY_BY_USER } from './scripts.js';
 
 /** The live sessions of `userId`, oldest first. */
 export async function listUserSessions(
@@ -25,16 +26,8 @@ export async function listUserSessions(
       [String(now), prefix, userId],
     )) as unknown[];
     list = [];
-    for (let i = 0; i + 3 < flat.length; i += 4) {
-      const session: UserSession = {
-        key: text(flat[i]),
-        createdAt: Number(flat[i + 1]),
-        expiresAt: Number(flat[i + 2]),
-      };
-      const meta = text(flat[i + 3]);
-      if (meta !== '') session.meta = JSON.parse(meta) as UserSession['meta'] & object;
-      list.push(session);
-    }
+    for (let i = 0; i + 3 < flat.length; i += 4)
+      list.push(userSession(text(flat[i]), flat[i + 1], flat[i + 2], flat[i + 3]));
   }
   return list.sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : 1));
 }

@@ -1,16 +1,14 @@
 /**
- * @module The SQL of the SQLite store: schema, and one statement per operation. Deltas are
- * applied by json_set/json_remove inside one UPDATE (or one INSERT … ON CONFLICT for creates).
+ * @module The SQL of the SQLite store: schema, and one statement per operation.
+ *
+ * Deltas are applied by json_set/json_remove inside one UPDATE (or one INSERT … ON CONFLICT for
+ * creates).
  */
 import type { Delta } from '../../core/store.js';
 import { capExpiry } from '../../core/expiry.js';
-import {
-  SQL_SCHEMA_VERSION,
-  freshData,
-  jsonPath,
-  metaJson,
-  type DeltaPlan,
-} from '../_sql/common.js';
+import { freshData, jsonPath, metaJson, ownerSets, type DeltaPlan } from '../_sql/delta-plan.js';
+import { RECORD_COLUMNS } from '../_sql/rows.js';
+import { SQL_SCHEMA_VERSION } from '../_sql/schema.js';
 
 /** A statement and its parameters (positional `?`). */
 export interface LiteQuery {
@@ -42,7 +40,8 @@ export function liteStatements(table: string) {
   const t = `"${table}"`;
   return {
     version: `SELECT max(version) AS version FROM "${table}_schema"`,
-    get: `SELECT data, created_at, expires_at, absolute_expires_at, user_id, meta FROM ${t} WHERE id_hash = ? AND expires_at > ?`,
+    hasTable: `SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?`,
+    get: `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id_hash = ? AND expires_at > ?`,
     live: `SELECT expires_at > ? AS live FROM ${t} WHERE id_hash = ?`,
     touch: `UPDATE ${t} SET expires_at = MIN(?, COALESCE(absolute_expires_at, ?)) WHERE id_hash = ? AND expires_at > ?`,
     destroy: `DELETE FROM ${t} WHERE id_hash = ?`,
@@ -113,16 +112,8 @@ export function liteWrite(
   const exp = liteNumber(expiresAt);
   const at = liteNumber(now);
   if (!delta.create) {
-    const sets: string[] = [];
-    if (plan.touchesData) sets.push(`data = ${liveData(plan, 'data', values)}`);
-    if (delta.userId !== undefined) {
-      sets.push('user_id = ?');
-      values.push(delta.userId);
-    }
-    if (delta.meta !== undefined) {
-      sets.push('meta = ?');
-      values.push(metaJson(delta.meta));
-    }
+    const sets = plan.touchesData ? [`data = ${liveData(plan, 'data', values)}`] : [];
+    sets.push(...ownerSets(delta, values));
     sets.push('expires_at = MIN(?, COALESCE(absolute_expires_at, ?))');
     values.push(exp, exp, key, at);
     const tail = returning(plan, values);

@@ -1,6 +1,8 @@
 /**
- * @module The SQLite store (driver `better-sqlite3`): sessions in one database file, shared by
- * every process that opens it. The durable embedded choice: `TESSERA_STORE=sqlite:./sessions.db`.
+ * @module The SQLite store (driver `better-sqlite3`): sessions in one file shared by processes.
+ *
+ * The durable embedded choice: `TESSERA_STORE=sqlite:./sessions.db`; every process that opens the
+ * file shares its sessions.
  *
  * The file is opened in WAL mode with a busy timeout. Every write is one statement, which
  * SQLite runs as its own transaction taking the write lock up front (a create is one
@@ -14,8 +16,9 @@
  *
  * better-sqlite3 is synchronous: a query, and a wait for another process's write lock (at most
  * `timeout`), blocks the event loop. Writes are short, so in normal use the wait is microseconds.
+ * That busy timeout is each call's one deadline: it frees the statement on expiry and reports
+ * itself as `SQLITE_BUSY`, and no timer could interrupt a synchronous call anyway.
  */
-import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { TesseraError } from '../../core/errors.js';
 import type { StoreFactory } from '../../core/store-url.js';
@@ -27,38 +30,41 @@ import {
   type StoreRecord,
   type WriteResult,
 } from '../../core/store.js';
+import { callFailure } from '../_shared/deadline.js';
 import { sqlCheck } from '../_sql/check.js';
+import { sqlDeadline } from '../_sql/deadline.js';
+import { planDelta } from '../_sql/delta-plan.js';
+import { gcLoop } from '../_sql/gc.js';
 import {
   DEFAULT_TABLE,
   checkIdentifier,
-  checkSchemaVersion,
-  checkTimeout,
-  driverMissing,
-  gcLoop,
-  missingTable,
-  once,
   optionsFromUrl,
-  planDelta,
+  sqlTimeout,
+  type SqlStoreOptions,
+} from '../_sql/options.js';
+import {
+  countersOf,
+  scanPage,
   toNumber,
-  toStoreError,
   toRecord,
   toUserSession,
   type SessionRow,
-  type SqlStoreOptions,
-} from '../_sql/common.js';
+} from '../_sql/rows.js';
+import { checkSchemaVersion, missingTable, once } from '../_sql/schema.js';
+import { busyTimeoutOf, openDatabase, type SqliteDatabase } from './database.js';
 import { liteNumber, liteSchemaSql, liteStatements, liteWrite } from './dialect.js';
+
+export type { SqliteDatabase } from './database.js';
 
 /** The store's name in messages and metrics. */
 export const STORE_NAME = 'sqlite';
-
-/** A `better-sqlite3` database. */
-export type SqliteDatabase = Database.Database;
 
 /** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions extends SqlStoreOptions {
   /**
    * A `better-sqlite3` database the application already has. The store never closes it and
-   * leaves its settings alone; open it with WAL and a busy timeout (see the README).
+   * leaves its settings alone; open it with WAL and a busy timeout (see the README). That busy
+   * timeout, not `timeout`, bounds each call.
    */
   client?: SqliteDatabase;
   /** The database file when no `client` is given; created when missing. Relative to the working directory. */
@@ -79,7 +85,12 @@ export interface SqliteStoreOptions extends SqlStoreOptions {
  */
 export function sqliteStore(options: SqliteStoreOptions): Store {
   if (options.client !== undefined)
-    return sqliteStoreOn(() => Promise.resolve(options.client!), options, false);
+    return sqliteStoreOn(
+      () => Promise.resolve(options.client!),
+      options,
+      false,
+      busyTimeoutOf(options.client),
+    );
   const path = options.path;
   if (path === undefined || path === '') {
     throw new TesseraError(
@@ -87,50 +98,28 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
       'The sqlite store needs option `path` (a database file) or `client` (a better-sqlite3 database).',
     );
   }
-  const timeout = checkTimeout(options.timeout);
+  const timeout = sqlTimeout(options.timeout, STORE_NAME);
   return sqliteStoreOn(
-    async () => openDatabase(await importDriver(), path, timeout, options.synchronous ?? 'normal'),
+    () => openDatabase(path, timeout, options.synchronous ?? 'normal'),
     options,
     true,
+    timeout,
   );
 }
 
-async function importDriver(): Promise<typeof Database> {
-  try {
-    return (await import('better-sqlite3')).default;
-  } catch (cause) {
-    throw driverMissing('better-sqlite3', cause);
-  }
-}
-
-function openDatabase(
-  open: typeof Database,
-  path: string,
-  timeout: number,
-  synchronous: 'normal' | 'full',
-): SqliteDatabase {
-  try {
-    const db = new open(path === ':memory:' ? path : resolve(path), { timeout });
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    return db;
-  } catch (cause) {
-    throw new TesseraError(
-      'CONFIG',
-      `The sqlite store could not open its database file: ${(cause as Error).message}. Check the path and its folder's permissions.`,
-      { cause },
-    );
-  }
-}
-
+/** The store on the database `open` gives; `busyTimeoutMs` is its busy timeout, when known. */
 function sqliteStoreOn(
   open: () => Promise<SqliteDatabase>,
   options: SqliteStoreOptions,
   owned: boolean,
+  busyTimeoutMs: number | undefined,
 ): Store {
   const clock = options.clock ?? systemClock;
   const table = checkIdentifier(options.table ?? DEFAULT_TABLE, 'table');
-  const timeout = checkTimeout(options.timeout);
+  const deadline = sqlDeadline(
+    STORE_NAME,
+    busyTimeoutMs ?? sqlTimeout(options.timeout, STORE_NAME),
+  );
   const sql = liteStatements(table);
   const cache = new Map<string, Database.Statement>();
   let db: SqliteDatabase | undefined;
@@ -156,14 +145,11 @@ function sqliteStoreOn(
   function init(opened: SqliteDatabase): void {
     if (options.createTable !== false)
       opened.transaction(() => opened.exec(liteSchemaSql(table))).immediate();
-    let version: unknown;
-    try {
-      version = (opened.prepare(sql.version).get() as { version?: unknown } | undefined)?.version;
-    } catch (cause) {
-      if (/no such table/.test((cause as Error).message)) throw missingTable(table, cause);
-      throw cause;
-    }
-    checkSchemaVersion(version, table);
+    // A missing table fails with the generic SQLITE_ERROR code only: ask the schema instead.
+    if (opened.prepare(sql.hasTable).get(`${table}_schema`) === undefined)
+      throw missingTable(table);
+    const row = opened.prepare(sql.version).get() as { version?: unknown } | undefined;
+    checkSchemaVersion(row?.version, table);
   }
 
   /** Runs one operation, turning a failure into a store error (a busy file, a full disk, …). */
@@ -173,7 +159,7 @@ function sqliteStoreOn(
       if (db === undefined) await ready();
       return fn();
     } catch (error) {
-      throw toStoreError(STORE_NAME, op, timeout, error);
+      throw callFailure(deadline, op, error);
     }
   }
   const now = (): number => Math.floor(clock.now());
@@ -195,6 +181,8 @@ function sqliteStoreOn(
 
   const store: Store = {
     name: STORE_NAME,
+    // The busy timeout bounds every call (see the module comment): no timer of the manager's.
+    ...(busyTimeoutMs === undefined ? {} : { timeoutMs: busyTimeoutMs }),
     get: (key) =>
       run('get', (): StoreRecord | undefined => {
         const row = prepare(sql.get).get(key, liteNumber(now())) as SessionRow | undefined;
@@ -213,9 +201,7 @@ function sqliteStoreOn(
           existed = row !== undefined;
         }
         if (row === undefined || plan.incrKeys.length === 0) return { existed };
-        const counters: Record<string, number> = {};
-        plan.incrKeys.forEach((k, i) => (counters[k] = toNumber(row[`c${i}`])));
-        return { existed, counters };
+        return { existed, counters: countersOf(plan.incrKeys, row) };
       }),
     touch: (key, expiresAt) =>
       run('touch', () => {
@@ -255,8 +241,10 @@ function sqliteStoreOn(
         const rows = prepare(sql.scan).all(cursor ?? '', liteNumber(now()), limit) as Array<{
           id_hash: string;
         }>;
-        const keys = rows.map((row) => row.id_hash);
-        return keys.length === limit ? { keys, cursor: keys[keys.length - 1]! } : { keys };
+        return scanPage(
+          rows.map((row) => row.id_hash),
+          limit,
+        );
       }),
     gc: (gcOptions = {}): Promise<GcResult> => {
       const cutoff = liteNumber(now());
@@ -291,11 +279,7 @@ export const storeFromUrl: StoreFactory = async (url, options) => {
   }
   if (options.clock !== undefined) storeOptions.clock = options.clock;
   // Open now, so a wrong path or a missing driver fails at start-up rather than on the first request.
-  const db = openDatabase(
-    await importDriver(),
-    path,
-    checkTimeout(storeOptions.timeout),
-    storeOptions.synchronous ?? 'normal',
-  );
-  return sqliteStoreOn(() => Promise.resolve(db), storeOptions, true);
+  const timeout = sqlTimeout(storeOptions.timeout, STORE_NAME);
+  const db = await openDatabase(path, timeout, storeOptions.synchronous ?? 'normal');
+  return sqliteStoreOn(() => Promise.resolve(db), storeOptions, true, timeout);
 };

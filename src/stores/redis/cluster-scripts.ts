@@ -1,6 +1,8 @@
 /**
- * @module The Redis store's scripts for the user index, and for the steps of a rename across hash
- * slots in a cluster (see `redis-cluster.ts`). Layout and conventions: `redis-scripts.ts`.
+ * @module The Redis store's scripts for a cluster: user index steps, and a rename across slots.
+ *
+ * Used by `cluster.ts`, where a session and its user's index live in different hash slots.
+ * Layout and conventions: `scripts.ts`.
  */
 import { script, type LuaScript } from './scripts.js';
 
@@ -94,55 +96,5 @@ redis.call('DEL', KEYS[1])
 local e = tonumber(f[1])
 if e and e > tonumber(ARGV[2]) then return 1 end
 return 0
-`,
-);
-
-/**
- * A user's live sessions, cleaning the index as it reads (one server or Sentinel). KEYS: index.
- * ARGV: now, prefix, userId. Returns flat `{member, createdAt, expiresAt, meta or ''}` groups.
- */
-export const BY_USER: LuaScript = script(
-  'by-user',
-  `
-local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local out = {}
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[2] .. 's:{' .. m .. '}', '~c', '~e', '~m', '~u')
-  local e = tonumber(f[2])
-  if e and e > now and f[4] == ARGV[3] then
-    out[#out + 1] = m
-    out[#out + 1] = f[1] or '0'
-    out[#out + 1] = f[2]
-    out[#out + 1] = f[3] or ''
-  else
-    redis.call('ZREM', KEYS[1], m)
-  end
-end
-return out
-`,
-);
-
-/**
- * Destroys a user's sessions but one (one server or Sentinel). KEYS: index. ARGV: now, prefix,
- * userId, member to keep or ''. Returns how many live sessions it destroyed.
- */
-export const DESTROY_BY_USER: LuaScript = script(
-  'destroy-by-user',
-  `
-local n = 0
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if m ~= ARGV[4] then
-    local sk = ARGV[2] .. 's:{' .. m .. '}'
-    local f = redis.call('HMGET', sk, '~e', '~u')
-    if f[2] == ARGV[3] then
-      local e = tonumber(f[1])
-      if e and e > tonumber(ARGV[1]) then n = n + 1 end
-      redis.call('DEL', sk)
-    end
-    redis.call('ZREM', KEYS[1], m)
-  end
-end
-return n
 `,
 );
