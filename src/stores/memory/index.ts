@@ -15,12 +15,12 @@ import {
   type GcResult,
   type ScanPage,
   type Store,
-  type StoreChange,
-  type StoreRecord,
   type UserSession,
   type WriteResult,
 } from '../../core/store.js';
-import { capExpiry, dropExpiredKeys } from '../../core/expiry.js';
+import { capExpiry } from '../../core/expiry.js';
+import { toEntry, toRecord, type Entry } from './entry.js';
+import { createFeed } from './feed.js';
 import { MinHeap } from './heap.js';
 import { createLeases } from './leases.js';
 
@@ -39,22 +39,6 @@ export interface MemoryStoreOptions {
    * @default 100000
    */
   maxSessions?: number;
-}
-
-/**
- * A record as kept: data as one JSON string (compact, and no caller can change a stored object
- * through a reference), bookkeeping as fields, and the expiry bucket it is filed under.
- */
-interface Entry {
-  json: string;
-  createdAt: number;
-  expiresAt: number;
-  absoluteExpiresAt: number | undefined;
-  userId: string | undefined;
-  meta: string | undefined;
-  /** Per-key deadlines as JSON, when any key has one. */
-  keyExpiresAt: string | undefined;
-  bucket: number;
 }
 
 const BUCKET_MS = 1000;
@@ -83,19 +67,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const users = new Map<string, Set<string>>();
 
   const leases = createLeases(clock);
-  const watchers = new Set<(change: StoreChange) => void>();
-  /** Tells every watcher; a watcher that throws does not stop the others or the store. */
-  function emit(kind: 'write' | 'destroy', key: string): void {
-    if (watchers.size === 0) return;
-    const change: StoreChange = { kind, key };
-    for (const watcher of watchers) {
-      try {
-        watcher(change);
-      } catch {
-        // A watcher's failure is its own.
-      }
-    }
-  }
+  const feed = createFeed();
 
   const bucketOf = (expiresAt: number): number => Math.ceil(expiresAt / BUCKET_MS);
 
@@ -147,33 +119,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     remove(key, entry);
     return undefined;
   }
-  function toRecord(entry: Entry): StoreRecord {
-    const record: StoreRecord = {
-      data: JSON.parse(entry.json) as StoreRecord['data'],
-      createdAt: entry.createdAt,
-      expiresAt: entry.expiresAt,
-    };
-    if (entry.absoluteExpiresAt !== undefined) record.absoluteExpiresAt = entry.absoluteExpiresAt;
-    if (entry.userId !== undefined) record.userId = entry.userId;
-    if (entry.meta !== undefined)
-      record.meta = JSON.parse(entry.meta) as StoreRecord['meta'] & object;
-    if (entry.keyExpiresAt === undefined) return record;
-    record.keyExpiresAt = JSON.parse(entry.keyExpiresAt) as Record<string, number>;
-    return dropExpiredKeys(record, clock.now());
-  }
-  function toEntry(record: StoreRecord): Entry {
-    return {
-      json: JSON.stringify(record.data),
-      createdAt: record.createdAt,
-      expiresAt: record.expiresAt,
-      absoluteExpiresAt: record.absoluteExpiresAt,
-      userId: record.userId,
-      meta: record.meta === undefined ? undefined : JSON.stringify(record.meta),
-      keyExpiresAt:
-        record.keyExpiresAt === undefined ? undefined : JSON.stringify(record.keyExpiresAt),
-      bucket: bucketOf(record.expiresAt),
-    };
-  }
   function sweep(limit: number, deadline: number): GcResult {
     const now = clock.now();
     const due = Math.floor(now / BUCKET_MS);
@@ -202,12 +147,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     hasKeyExpiry: true,
     async get(key) {
       const entry = live(key, clock.now());
-      return entry === undefined ? undefined : toRecord(entry);
+      return entry === undefined ? undefined : toRecord(entry, clock.now());
     },
     async write(key, delta: Delta, expiresAt): Promise<WriteResult> {
       const now = clock.now();
       const entry = live(key, now);
-      const result = applyDelta(entry && toRecord(entry), delta, expiresAt, now);
+      const result = applyDelta(entry && toRecord(entry, clock.now()), delta, expiresAt, now);
       if (result === undefined) return { existed: false };
       if (result.record === undefined)
         return { existed: entry !== undefined, nonNumeric: result.nonNumeric };
@@ -220,8 +165,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
             `The memory store holds its maximum of ${maxSessions} sessions; new sessions are refused until some end. Raise \`maxSessions\` or use a shared store.`,
           );
       }
-      put(key, toEntry(result.record));
-      emit('write', key);
+      put(key, toEntry(result.record, bucketOf(result.record.expiresAt)));
+      feed.emit('write', key);
       return result.counters === undefined
         ? { existed: entry !== undefined }
         : { existed: entry !== undefined, counters: result.counters };
@@ -238,7 +183,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const entry = entries.get(key);
       if (entry) {
         remove(key, entry);
-        emit('destroy', key);
+        feed.emit('destroy', key);
       }
     },
     async close() {
@@ -247,7 +192,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       users.clear();
       bucketHeap.clear();
       leases.clear();
-      watchers.clear();
+      feed.clear();
     },
     async rename(oldKey, newKey) {
       const entry = live(oldKey, clock.now());
@@ -256,8 +201,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (existing) remove(newKey, existing);
       remove(oldKey, entry);
       put(newKey, entry);
-      emit('destroy', oldKey);
-      emit('write', newKey);
+      feed.emit('destroy', oldKey);
+      feed.emit('write', newKey);
       return true;
     },
     async byUser(userId) {
@@ -290,7 +235,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         if (!entry) continue;
         if (entry.expiresAt > now) count++;
         remove(key, entry);
-        emit('destroy', key);
+        feed.emit('destroy', key);
       }
       return count;
     },
@@ -321,12 +266,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     async check() {},
     lock: async (key, ttlMs) => leases.lock(key, ttlMs),
     unlock: async (key, token) => leases.unlock(key, token),
-    async watch(onChange) {
-      // A feed per subscription, so subscribing the same function twice gives two feeds.
-      const watcher = (change: StoreChange): void => onChange(change);
-      watchers.add(watcher);
-      return async () => void watchers.delete(watcher);
-    },
+    watch: async (onChange) => feed.watch(onChange),
   };
 }
 
