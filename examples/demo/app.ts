@@ -13,9 +13,13 @@
  *   GET  /api/prefs                   → { name: value, … }       (read-only)
  *   POST /api/destroy                 → {}
  *   GET  /healthz                     → ok                        (never touches the session)
+ *
+ * Routes that take a body take JSON only: another Content-Type is answered 415, so a plain HTML
+ * form on another site cannot post to them. Every refusal is `{ error, message }` with a 4xx (or
+ * 501) status; `errorReply` gives the same shape to errors that reach a framework's own handling.
  */
-import type { Session, SessionManager } from '../../src/index.js';
-import { isTesseraError } from '../../src/index.js';
+import type { Session, SessionManager, TesseraError } from '../../src/index.js';
+import { ERROR_CODES, isTesseraError } from '../../src/index.js';
 import { renderPage } from './page.js';
 
 /**
@@ -44,6 +48,8 @@ export interface DemoRequest {
   method: string;
   /** The path without the query string. */
   path: string;
+  /** The `Content-Type` header, if the request has one. */
+  contentType: string | undefined;
   /** The raw request body (read only by routes that take one). */
   readBody(): Promise<string>;
 }
@@ -61,7 +67,18 @@ const PREF = /^[A-Za-z0-9_-]{1,64}$/;
 const HANDLE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_BODY = 16 * 1024;
 
-class BadRequest extends Error {}
+/** A request the demo refuses: answered with `status` and `{ error: code, message }`. */
+class Refusal extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const badRequest = (message: string): Refusal => new Refusal(400, 'BAD_REQUEST', message);
 
 const ok = (json: unknown): DemoReply => ({ status: 200, json });
 const fail = (status: number, error: string, message: string): DemoReply => ({
@@ -69,20 +86,76 @@ const fail = (status: number, error: string, message: string): DemoReply => ({
   json: { error, message },
 });
 
+/** Whether a `Content-Type` names JSON: `application/json`, with or without parameters. */
+function isJson(contentType: string | undefined): boolean {
+  const type = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  return type === 'application/json';
+}
+
 async function jsonBody(req: DemoRequest): Promise<Record<string, unknown>> {
+  if (!isJson(req.contentType)) {
+    throw new Refusal(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'This route takes JSON only: send the body with Content-Type: application/json.',
+    );
+  }
   const raw = await req.readBody();
-  if (raw.length > MAX_BODY) throw new BadRequest(`The body is larger than ${MAX_BODY} bytes.`);
+  if (raw.length > MAX_BODY) throw badRequest(`The body is larger than ${MAX_BODY} bytes.`);
   let body: unknown;
   try {
     body = JSON.parse(raw);
   } catch {
-    throw new BadRequest(
+    throw badRequest(
       'The body is not valid JSON; send e.g. {"user":"alice"} with Content-Type: application/json.',
     );
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw new BadRequest('The body must be a JSON object.');
+    throw badRequest('The body must be a JSON object.');
   return body as Record<string, unknown>;
+}
+
+/** The name in `PUT /api/prefs/:name`, decoded and checked. */
+function prefName(path: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(path.slice('/api/prefs/'.length));
+  } catch {
+    throw badRequest('The preference name is not valid percent-encoding (e.g. %41 for "A").');
+  }
+  if (!PREF.test(name))
+    throw badRequest('A preference name is 1 to 64 letters, digits, "_" or "-".');
+  // As a key of the object GET /api/prefs answers with, it would set that object's prototype.
+  if (name === '__proto__') throw badRequest('"__proto__" is reserved; choose another name.');
+  return name;
+}
+
+/**
+ * Whether the client can act on a tessera error, so it is answered with its message: bad input,
+ * a refused login, a session too large, an ability the store lacks. Store failures are not: their
+ * messages describe the server's own setup.
+ */
+const isForClient = (error: TesseraError): boolean =>
+  error.status < 500 || error.code === 'UNSUPPORTED';
+
+/**
+ * The answer to an error that reached a framework's error handling: a failed commit (a session
+ * too large for the cookie, a store that is down), a body or URL the framework could not read, or
+ * a bug. Tessera errors keep their status and code; each framework's demo sends this reply.
+ */
+export function errorReply(error: unknown): DemoReply {
+  if (isTesseraError(error)) {
+    const message = isForClient(error) ? error.message : ERROR_CODES[error.code];
+    return fail(error.status, error.code, message);
+  }
+  // Express and Koa errors carry `status`, Fastify's `statusCode` (a bad URL, a body too large).
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  const code = status ?? statusCode;
+  if (typeof code === 'number' && code >= 400 && code < 500) {
+    const reason = error instanceof Error ? ` (${error.message})` : '';
+    return fail(400, 'BAD_REQUEST', `The request could not be read${reason}.`);
+  }
+  return fail(500, 'INTERNAL', 'The demo failed to answer; its log says why.');
 }
 
 /** Flash messages of every type, in one list. */
@@ -92,7 +165,8 @@ async function flashList(session: Session<DemoData>): Promise<string[]> {
 
 /**
  * Answers one demo request, or returns `undefined` for a path the demo does not serve.
- * Store failures are not caught here: they reach the framework's error handling (503).
+ * Store failures are not caught here: they reach the framework's error handling (503), which
+ * answers with {@link errorReply}.
  */
 export async function handleDemo(
   manager: SessionManager<DemoData>,
@@ -102,11 +176,9 @@ export async function handleDemo(
   try {
     return await route(manager, session, req);
   } catch (error) {
-    if (error instanceof BadRequest) return fail(400, 'BAD_REQUEST', error.message);
-    if (isTesseraError(error) && error.code === 'INVALID_DATA')
-      return fail(400, 'BAD_REQUEST', error.message);
-    if (isTesseraError(error) && error.code === 'TOO_MANY_SESSIONS')
-      return fail(409, error.code, error.message);
+    if (error instanceof Refusal) return fail(error.status, error.code, error.message);
+    if (isTesseraError(error) && isForClient(error))
+      return fail(error.status, error.code, error.message);
     throw error;
   }
 }
@@ -134,7 +206,7 @@ async function route(
   if (path === '/api/login' && method === 'POST') {
     const { user } = await jsonBody(req);
     if (typeof user !== 'string' || !USER.test(user)) {
-      throw new BadRequest('Field "user" must be 1 to 64 letters, digits or "_.@-".');
+      throw badRequest('Field "user" must be 1 to 64 letters, digits or "_.@-".');
     }
     await session.login(user);
     session.flash('info', `Welcome, ${user}.`);
@@ -155,11 +227,9 @@ async function route(
     return ok(prefs);
   }
   if (path.startsWith('/api/prefs/') && method === 'PUT') {
-    const name = decodeURIComponent(path.slice('/api/prefs/'.length));
-    if (!PREF.test(name))
-      throw new BadRequest('A preference name is 1 to 64 letters, digits, "_" or "-".');
+    const name = prefName(path);
     const body = await jsonBody(req);
-    if (!('value' in body)) throw new BadRequest('Field "value" is missing; send {"value": …}.');
+    if (!('value' in body)) throw badRequest('Field "value" is missing; send {"value": …}.');
     session.set(`pref:${name}`, body['value']);
     return ok({ name, value: body['value'] });
   }
@@ -199,8 +269,7 @@ async function devices(
   const match = /^\/api\/devices\/([^/]+)\/revoke$/.exec(path);
   if (match && method === 'POST') {
     const handle = match[1]!;
-    if (!HANDLE.test(handle))
-      throw new BadRequest('That is not a device id from GET /api/devices.');
+    if (!HANDLE.test(handle)) throw badRequest('That is not a device id from GET /api/devices.');
     // Only the user's own devices can be revoked from here.
     const mine = await manager.sessionsOf(user, current);
     if (!mine.some((d) => d.handle === handle))

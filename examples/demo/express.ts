@@ -9,8 +9,8 @@ import express, {
   type Response,
 } from 'express';
 import { expressSession, type RequestWithSession } from '../../src/adapters/express.js';
-import { isTesseraError, type SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData, type DemoReply, DEMO_ROUTES } from './app.js';
+import type { SessionManager } from '../../src/index.js';
+import { errorReply, handleDemo, type DemoData, type DemoReply, DEMO_ROUTES } from './app.js';
 
 function send(res: Response, reply: DemoReply): void {
   res.status(reply.status);
@@ -35,10 +35,13 @@ export async function serve(
     const session = (req as unknown as RequestWithSession<DemoData>).session;
     const readBody = (): Promise<string> =>
       Promise.resolve(typeof req.body === 'string' ? req.body : '');
-    handleDemo(manager, session, { method: req.method, path: req.path, readBody }).then(
-      (reply) => (reply === undefined ? next() : send(res, reply)),
-      next,
-    );
+    const contentType = req.get('content-type');
+    handleDemo(manager, session, {
+      method: req.method,
+      path: req.path,
+      contentType,
+      readBody,
+    }).then((reply) => (reply === undefined ? next() : send(res, reply)), next);
   };
   app.get('/healthz', (_req, res) => void res.type('text').send('ok'));
   for (const [method, route] of DEMO_ROUTES) app[method](route, api);
@@ -47,15 +50,9 @@ export async function serve(
   );
 
   const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-    if (isTesseraError(error)) return void res.status(error.status).json({ error: error.code });
-    const status = (error as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return void res
-        .status(400)
-        .json({ error: 'BAD_REQUEST', message: 'The request body could not be read.' });
-    }
-    console.error(error);
-    res.status(500).json({ error: 'INTERNAL' });
+    const reply = errorReply(error);
+    if (reply.status === 500) console.error(error);
+    send(res, reply);
   };
   app.use(onError);
 

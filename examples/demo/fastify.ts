@@ -4,8 +4,8 @@
 import type { Server } from 'node:http';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { fastifySession, type FastifyRequestWithSession } from '../../src/adapters/fastify.js';
-import { isTesseraError, type SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData, type DemoReply, DEMO_ROUTES } from './app.js';
+import type { SessionManager } from '../../src/index.js';
+import { errorReply, handleDemo, type DemoData, type DemoReply, DEMO_ROUTES } from './app.js';
 
 function send(reply: FastifyReply, answer: DemoReply): FastifyReply {
   reply.code(answer.status);
@@ -22,7 +22,11 @@ export async function serve(
   port: number,
   host?: string,
 ): Promise<Server> {
-  const app = Fastify({ forceCloseConnections: true });
+  const app = Fastify({
+    forceCloseConnections: true,
+    // A URL Fastify cannot decode (`%E0%A4%A`) gets the demo's answer, not Fastify's own shape.
+    frameworkErrors: (error, _request, reply) => void send(reply, errorReply(error)),
+  });
   await app.register(fastifySession, { manager });
   // The demo's API reads raw bodies itself (and answers 400 for bad JSON), so take any body as text.
   app.removeAllContentTypeParsers();
@@ -37,22 +41,21 @@ export async function serve(
     const path = request.url.split('?')[0]!;
     const readBody = (): Promise<string> =>
       Promise.resolve(typeof request.body === 'string' ? request.body : '');
-    const answer = await handleDemo(manager, session, { method: request.method, path, readBody });
+    const answer = await handleDemo(manager, session, {
+      method: request.method,
+      path,
+      contentType: request.headers['content-type'],
+      readBody,
+    });
     return answer === undefined ? reply.code(404).send(notFound) : send(reply, answer);
   };
   app.get('/healthz', (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok'));
   for (const [method, route] of DEMO_ROUTES) app[method](route, api);
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(notFound));
   app.setErrorHandler((error, _request, reply) => {
-    if (isTesseraError(error)) return reply.code(error.status).send({ error: error.code });
-    const status = (error as { statusCode?: unknown }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return reply
-        .code(400)
-        .send({ error: 'BAD_REQUEST', message: 'The request body could not be read.' });
-    }
-    console.error(error);
-    return reply.code(500).send({ error: 'INTERNAL' });
+    const answer = errorReply(error);
+    if (answer.status === 500) console.error(error);
+    return send(reply, answer);
   });
 
   // Listen as node:http does (all interfaces unless HOST says otherwise), not on Fastify's localhost.

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { withSessions } from '../../src/adapters/fetch.js';
 import type { SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData, type DemoReply } from './app.js';
+import { errorReply, handleDemo, type DemoData, type DemoReply } from './app.js';
 
 function toResponse(reply: DemoReply | undefined): Response {
   if (reply === undefined)
@@ -25,20 +25,25 @@ function toResponse(reply: DemoReply | undefined): Response {
   return Response.json(reply.json, { status: reply.status });
 }
 
-/** The demo as a Fetch handler. Store failures are answered 503 by `withSessions`. */
+/** The demo as a Fetch handler. Store failures (and failed commits) are answered by `errorReply`. */
 export function demoHandler(
   manager: SessionManager<DemoData>,
 ): (request: Request) => Promise<Response> {
-  return withSessions(manager, async (request, session) => {
-    const path = new URL(request.url).pathname;
-    return toResponse(
-      await handleDemo(manager, session, {
-        method: request.method,
-        path,
-        readBody: () => request.text(),
-      }),
-    );
-  });
+  return withSessions(
+    manager,
+    async (request, session) => {
+      const path = new URL(request.url).pathname;
+      return toResponse(
+        await handleDemo(manager, session, {
+          method: request.method,
+          path,
+          contentType: request.headers.get('content-type') ?? undefined,
+          readBody: () => request.text(),
+        }),
+      );
+    },
+    { onError: (error) => toResponse(errorReply(error)) },
+  );
 }
 
 /** Serves the demo's Fetch handler on `port`. */

@@ -5,8 +5,8 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { honoSession, type SessionEnv } from '../../src/adapters/hono.js';
-import { isTesseraError, type SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData, DEMO_ROUTES } from './app.js';
+import type { SessionManager } from '../../src/index.js';
+import { errorReply, handleDemo, type DemoData, DEMO_ROUTES } from './app.js';
 
 type Env = SessionEnv<DemoData>;
 
@@ -24,6 +24,7 @@ export async function serve(
     const reply = await handleDemo(manager, c.get('session'), {
       method: c.req.method,
       path: c.req.path,
+      contentType: c.req.header('content-type'),
       readBody: () => c.req.text(),
     });
     if (reply === undefined) return c.notFound();
@@ -34,9 +35,9 @@ export async function serve(
   for (const [method, route] of DEMO_ROUTES) app[method](route, api);
   app.notFound((c) => c.json({ error: 'NOT_FOUND', message: 'No such route.' }, 404));
   app.onError((error, c) => {
-    if (isTesseraError(error)) return c.json({ error: error.code }, error.status as 503);
-    console.error(error);
-    return c.json({ error: 'INTERNAL' }, 500);
+    const reply = errorReply(error);
+    if (reply.status === 500) console.error(error);
+    return c.json(reply.json, reply.status as 500);
   });
 
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

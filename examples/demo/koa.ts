@@ -4,8 +4,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import Koa from 'koa';
 import { koaSession } from '../../src/adapters/koa.js';
-import { isTesseraError, type SessionManager } from '../../src/index.js';
-import { handleDemo, type DemoData } from './app.js';
+import type { SessionManager } from '../../src/index.js';
+import { errorReply, handleDemo, type DemoData } from './app.js';
 
 /** The raw body, at most 64 KiB kept (the API answers 400 past its own limit). */
 function readBody(req: IncomingMessage): Promise<string> {
@@ -32,9 +32,10 @@ export async function serve(
       try {
         await next();
       } catch (error) {
-        ctx.status = isTesseraError(error) ? error.status : 500;
-        ctx.body = { error: isTesseraError(error) ? error.code : 'INTERNAL' };
-        if (!isTesseraError(error)) console.error(error);
+        const reply = errorReply(error);
+        if (reply.status === 500) console.error(error);
+        ctx.status = reply.status;
+        ctx.body = reply.json;
       }
     })
     .use(async (ctx, next) => {
@@ -50,6 +51,7 @@ export async function serve(
       const reply = await handleDemo(manager, ctx.session, {
         method: ctx.method,
         path: ctx.path,
+        contentType: ctx.headers['content-type'],
         readBody: () => readBody(ctx.req),
       });
       if (reply === undefined) {

@@ -24,8 +24,23 @@ if (!Number.isInteger(port) || port < 0 || port > 65535)
 const framework = (process.env['DEMO_FRAMEWORK'] ?? 'node') as Framework;
 if (!FRAMEWORKS.includes(framework))
   fatal(`DEMO_FRAMEWORK must be one of ${FRAMEWORKS.join(', ')}; got ${framework}.`);
+const host = process.env['HOST'];
 const storeUrl = process.env['TESSERA_STORE'] ?? 'memory:';
 const secret = process.env['TESSERA_SECRET']?.split(',').filter(Boolean);
+
+/** Why the server could not listen, in one line, or `undefined` for any other failure. */
+function listenFailure(error: unknown): string | undefined {
+  switch ((error as NodeJS.ErrnoException | null)?.code) {
+    case 'EADDRINUSE':
+      return `port ${port} is already in use (another demo?): stop it, or set PORT to a free port.`;
+    case 'EACCES':
+      return `not allowed to listen on port ${port}: set PORT to a port above 1023.`;
+    case 'EADDRNOTAVAIL':
+      return `HOST ${host} is not an address of this machine: set HOST to one, e.g. 127.0.0.1.`;
+    default:
+      return undefined;
+  }
+}
 
 try {
   const store = await createStore(storeUrl, secret === undefined ? {} : { secret });
@@ -37,7 +52,7 @@ try {
   const module = (await import(`./${framework}.js`)) as {
     serve(m: typeof manager, port: number, host?: string): Promise<Server>;
   };
-  const server = await module.serve(manager, port, process.env['HOST']);
+  const server = await module.serve(manager, port, host);
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
   console.log(`tessera demo (${framework}, store ${store.name}) on http://localhost:${actual}`);
@@ -49,9 +64,6 @@ try {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (error) {
-  fatal(
-    isTesseraError(error)
-      ? `${error.code}: ${error.message}`
-      : String(error instanceof Error ? error.stack : error),
-  );
+  if (isTesseraError(error)) fatal(`${error.code}: ${error.message}`);
+  fatal(listenFailure(error) ?? String(error instanceof Error ? error.stack : error));
 }

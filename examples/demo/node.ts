@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SessionManager } from '../../src/index.js';
 import { withSessions } from '../../src/adapters/node.js';
-import { handleDemo, type DemoData, type DemoReply } from './app.js';
+import { errorReply, handleDemo, type DemoData, type DemoReply } from './app.js';
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -44,18 +44,26 @@ export async function serve(
   host?: string,
 ): Promise<Server> {
   const server = createServer(
-    withSessions(manager, async (req, res) => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      send(
-        res,
-        await handleDemo(manager, req.session, {
-          method: req.method ?? 'GET',
-          path,
-          readBody: () => readBody(req),
-        }),
-      );
-    }),
+    withSessions(
+      manager,
+      async (req, res) => {
+        const path = (req.url ?? '/').split('?')[0]!;
+        send(
+          res,
+          await handleDemo(manager, req.session, {
+            method: req.method ?? 'GET',
+            path,
+            contentType: req.headers['content-type'],
+            readBody: () => readBody(req),
+          }),
+        );
+      },
+      { onError: (error, _req, res) => send(res, errorReply(error)) },
+    ),
   );
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
   return server;
 }

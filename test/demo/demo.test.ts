@@ -1,59 +1,15 @@
 /**
  * The demo, started as `npm start` starts it (`tsx examples/demo/main.ts`) once per framework, on
- * 127.0.0.1 with PORT=0, and driven through the same HTTP checks of its JSON API and page.
+ * 127.0.0.1 with PORT=0, and driven through the same HTTP checks of its JSON API and page, with
+ * the memory store and with the cookie store.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, type Answer } from '../contract/adapter-app.js';
 import { SERVICES, skipUnless } from '../support/services.js';
+import { runDemoToExit, startDemo, stopDemo, type Demo } from './start.js';
 
-const root = new URL('../../', import.meta.url).pathname;
 const FRAMEWORKS = ['node', 'express', 'fastify', 'koa', 'hono', 'fetch'] as const;
-
-interface Demo {
-  url: string;
-  banner: string;
-  child: ChildProcess;
-}
-
-/** Starts the demo the way `npm start` does and waits for its banner. */
-function startDemo(env: Record<string, string>): Promise<Demo> {
-  const child = spawn(`${root}node_modules/.bin/tsx`, ['examples/demo/main.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`the demo did not start within 20 s:\n${output}`));
-    }, 20_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /on http:\/\/localhost:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ url: `http://127.0.0.1:${match[1]}`, banner: output.trim(), child });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the demo exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-function stopDemo(demo: Demo | undefined): Promise<void> {
-  if (!demo || demo.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    demo.child.once('exit', () => resolve());
-    demo.child.kill('SIGTERM');
-  });
-}
 
 const json = (body: string): unknown => JSON.parse(body);
 const send = (client: Client, method: string, path: string, body: string): Promise<Answer> =>
@@ -178,6 +134,112 @@ for (const framework of FRAMEWORKS) {
       expect(json((await client.post('/api/destroy')).body)).toEqual({});
       expect(client.cookies.has('sid')).toBe(false);
       expect(json((await client.get('/api/session')).body)).toMatchObject({ count: 0 });
+    });
+
+    it('refuses a body not sent as JSON with 415 and a message (no login from a plain form)', async () => {
+      const client = new Client(demo!.url);
+      // What an HTML form on any site can send: text/plain with a JSON body (login CSRF).
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonp']) {
+        const login = await client.send(
+          'POST',
+          '/api/login',
+          { 'content-type': type },
+          '{"user":"eve"}',
+        );
+        expect(login.status, type).toBe(415);
+        expect(json(login.body), type).toEqual({
+          error: 'UNSUPPORTED_MEDIA_TYPE',
+          message: expect.stringContaining('Content-Type: application/json'),
+        });
+      }
+      const pref = await client.send(
+        'PUT',
+        '/api/prefs/theme',
+        { 'content-type': 'text/plain' },
+        '{"value":"dark"}',
+      );
+      expect(pref.status).toBe(415);
+      expect(json((await client.get('/api/session')).body)).toMatchObject({ user: null });
+      expect(json((await client.get('/api/prefs')).body)).toEqual({});
+      const withCharset = await client.send(
+        'POST',
+        '/api/login',
+        { 'content-type': 'Application/JSON; charset=utf-8' },
+        '{"user":"alice"}',
+      );
+      expect(json(withCharset.body)).toEqual({ user: 'alice' });
+    });
+
+    it('answers a preference name that is malformed or "__proto__" with 400 and a message', async () => {
+      const client = new Client(demo!.url);
+      const malformed = await send(client, 'PUT', '/api/prefs/%E0%A4%A', '{"value":"x"}');
+      expect(malformed.status).toBe(400);
+      expect(json(malformed.body)).toEqual({ error: 'BAD_REQUEST', message: expect.any(String) });
+      const proto = await send(client, 'PUT', '/api/prefs/__proto__', '{"value":"x"}');
+      expect(proto.status).toBe(400);
+      expect(json(proto.body)).toEqual({
+        error: 'BAD_REQUEST',
+        message: expect.stringContaining('"__proto__" is reserved'),
+      });
+      expect(json((await client.get('/api/prefs')).body)).toEqual({});
+    });
+
+    it("answers a value no session can keep with the error's status, 422 INVALID_DATA, and why", async () => {
+      const client = new Client(demo!.url);
+      const deep = `{"value":${'['.repeat(100)}${']'.repeat(100)}}`;
+      const answer = await send(client, 'PUT', '/api/prefs/deep', deep);
+      expect(answer.status).toBe(422);
+      expect(json(answer.body)).toEqual({
+        error: 'INVALID_DATA',
+        message: expect.stringContaining('deep'),
+      });
+    });
+
+    it('says in one line that its port is taken, and exits with 1', async () => {
+      const port = new URL(demo!.url).port;
+      const exit = await runDemoToExit({ DEMO_FRAMEWORK: framework, PORT: port });
+      expect(exit.code).toBe(1);
+      expect(exit.stderr.trim().split('\n')).toEqual([
+        `demo: port ${port} is already in use (another demo?): stop it, or set PORT to a free port.`,
+      ]);
+    });
+  });
+
+  describe(`the demo on ${framework} with the cookie store`, () => {
+    let demo: Demo | undefined;
+    beforeAll(async () => {
+      demo = await startDemo({
+        DEMO_FRAMEWORK: framework,
+        TESSERA_STORE: 'cookie:',
+        TESSERA_SECRET: randomBytes(32).toString('hex'),
+      });
+    }, 30_000);
+    afterAll(() => stopDemo(demo));
+
+    it('answers a session too large for the cookie with 413 TOO_LARGE and a message', async () => {
+      const client = new Client(demo!.url);
+      expect((await send(client, 'PUT', '/api/prefs/theme', '{"value":"dark"}')).status).toBe(200);
+      const essay = JSON.stringify({ value: randomBytes(6000).toString('hex') });
+      const tooLarge = await send(client, 'PUT', '/api/prefs/essay', essay);
+      expect(tooLarge.status).toBe(413);
+      expect(json(tooLarge.body)).toEqual({
+        error: 'TOO_LARGE',
+        message: expect.stringContaining('cookie store'),
+      });
+      expect(tooLarge.setCookies).toEqual([]);
+      expect(json((await client.get('/api/prefs')).body)).toEqual({ theme: 'dark' });
+    });
+
+    it('answers devices with 501 UNSUPPORTED and a message (the cookie keeps no user index)', async () => {
+      const client = new Client(demo!.url);
+      expect((await send(client, 'POST', '/api/login', '{"user":"carol"}')).status).toBe(200);
+      const devices = await client.get('/api/devices');
+      expect(devices.status).toBe(501);
+      expect(json(devices.body)).toEqual({
+        error: 'UNSUPPORTED',
+        message: expect.stringContaining('no user index'),
+      });
+      expect(json((await client.get('/api/session')).body)).toMatchObject({ user: 'carol' });
     });
   });
 }
