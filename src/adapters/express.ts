@@ -5,9 +5,8 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
-import type { SessionRequest } from '../core/transport/index.js';
-import { commitBeforeHeaders } from './node.js';
-import { isNodeSecure, nodeHeader, nodeIp } from './_shared/request.js';
+import { commitBeforeHeaders } from './_shared/hold.js';
+import { isNodeSecure, nodeIp, NodeSessionRequest, type RequestFacts } from './_shared/request.js';
 
 /** An Express or Connect request with its session. */
 export type RequestWithSession<Data extends SessionData = SessionData> = IncomingMessage & {
@@ -41,27 +40,22 @@ interface ExpressExtras {
   originalUrl?: unknown;
 }
 
-/** The SessionRequest of an Express or Connect request: a class, so no closure per request. */
-class ExpressRequest implements SessionRequest {
-  readonly url: string | undefined;
-  private readonly req: IncomingMessage & ExpressExtras;
-  private readonly trustProxy: boolean;
-  constructor(req: IncomingMessage & ExpressExtras, trustProxy: boolean) {
-    this.req = req;
-    this.trustProxy = trustProxy;
-    this.url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
-  }
-  header(name: string): string | undefined {
-    return nodeHeader(this.req, name);
-  }
-  get isSecure(): boolean {
-    const secure = this.req.secure;
-    return typeof secure === 'boolean' ? secure : isNodeSecure(this.req, this.trustProxy);
-  }
-  get ip(): string | undefined {
-    const ip = this.req.ip;
-    return typeof ip === 'string' ? ip : nodeIp(this.req, this.trustProxy);
-  }
+/**
+ * What Express knows (`req.secure` and `req.ip` by its `trust proxy` setting, `req.originalUrl`),
+ * and what node:http tells under Connect, which adds none of it.
+ */
+function expressFacts(trustProxy: boolean): RequestFacts<IncomingMessage & ExpressExtras> {
+  return {
+    isSecure(req) {
+      const secure = req.secure;
+      return typeof secure === 'boolean' ? secure : isNodeSecure(req, trustProxy);
+    },
+    url: (req) => (typeof req.originalUrl === 'string' ? req.originalUrl : req.url),
+    ip(req) {
+      const ip = req.ip;
+      return typeof ip === 'string' ? ip : nodeIp(req, trustProxy);
+    },
+  };
 }
 
 /** Sessions of requests whose prototype carries the `session` accessor. */
@@ -135,9 +129,9 @@ export function expressSession<Data extends SessionData = SessionData>(
   manager: SessionManager<Data>,
   options: ExpressSessionOptions = {},
 ): SessionMiddleware {
-  const trustProxy = options.trustProxy ?? false;
+  const facts = expressFacts(options.trustProxy ?? false);
   return (req, res, next) => {
-    const session = manager.load(new ExpressRequest(req, trustProxy));
+    const session = manager.load(new NodeSessionRequest(req, req, facts));
     attach(req, session);
     commitBeforeHeaders(
       manager,

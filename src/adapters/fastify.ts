@@ -6,9 +6,9 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastif
 import { TesseraError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
-import type { SessionRequest } from '../core/transport/index.js';
-import { commitBeforeHeaders, isHeld, sendError } from './node.js';
-import { nodeHeader } from './_shared/request.js';
+import { applyHeaders, type HeaderOps } from './_shared/headers.js';
+import { commitBeforeHeaders, isHeld, sendError } from './_shared/hold.js';
+import { NodeSessionRequest, type RequestFacts } from './_shared/request.js';
 
 /** Options of {@link fastifySession}. */
 export interface FastifySessionOptions {
@@ -33,37 +33,24 @@ function sessionOf(request: FastifyRequest): Session<SessionData> | null {
   return (request as unknown as Holder).session;
 }
 
-function addHeader(reply: FastifyReply, name: string, value: string): void {
-  if (name === 'vary') {
-    const current = reply.getHeader('vary');
+/** Fastify's `trustProxy` decides, through `request.protocol` and `request.ip`. */
+const FASTIFY_FACTS: RequestFacts<FastifyRequest> = {
+  isSecure: (request) => request.protocol === 'https',
+  url: (request) => request.url,
+  ip: (request) => request.ip,
+};
+
+/** Session headers on a reply: Fastify appends `set-cookie` itself and replaces other headers. */
+const FASTIFY_HEADERS: HeaderOps<FastifyReply> = {
+  set: (reply, name, value) => void reply.header(name, value),
+  append(reply, name, value) {
+    const current = name === 'set-cookie' ? undefined : reply.getHeader(name);
     reply.header(
-      'vary',
+      name,
       current === undefined || current === '' ? value : `${String(current)}, ${value}`,
     );
-  } else {
-    // Fastify appends `set-cookie` to what is there already.
-    reply.header(name, value);
-  }
-}
-
-/** The SessionRequest of a Fastify request: Fastify's settings decide protocol and address. */
-class FastifySessionRequest implements SessionRequest {
-  readonly url: string;
-  private readonly request: FastifyRequest;
-  constructor(request: FastifyRequest) {
-    this.request = request;
-    this.url = request.url;
-  }
-  header(name: string): string | undefined {
-    return nodeHeader(this.request.raw, name);
-  }
-  get isSecure(): boolean {
-    return this.request.protocol === 'https';
-  }
-  get ip(): string | undefined {
-    return this.request.ip;
-  }
-}
+  },
+};
 
 type Hijack = (this: FastifyReply) => FastifyReply;
 
@@ -102,7 +89,9 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   // A plain string: another plugin's declaration merging may claim the typed name.
   fastify.decorateRequest('session' as string, null);
   fastify.addHook('onRequest', (request, reply, next) => {
-    (request as unknown as Holder).session = manager.load(new FastifySessionRequest(request));
+    (request as unknown as Holder).session = manager.load(
+      new NodeSessionRequest(request.raw, request, FASTIFY_FACTS),
+    );
     if (!wrapped.has(Object.getPrototypeOf(reply) as object)) holdOnHijack(reply);
     next();
   });
@@ -118,7 +107,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
     if (!session || !manager.needsCommit(session)) return next(null, payload);
     manager.commit(session).then(
       (headers) => {
-        for (const [name, value] of headers) addHeader(reply, name, value);
+        applyHeaders(FASTIFY_HEADERS, reply, headers);
         next(null, payload);
       },
       (error: unknown) => {

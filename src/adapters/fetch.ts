@@ -5,7 +5,7 @@
 import { isTesseraError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
-import { webSessionRequest } from './_shared/request.js';
+import { WebSessionRequest } from './_shared/request.js';
 import { errorResponse, withHeaders } from './_shared/web.js';
 
 /** Options of {@link loadSession} and {@link withSessions}. */
@@ -36,6 +36,9 @@ export type SessionHandler<Data extends SessionData, Rest extends unknown[]> = (
   ...rest: Rest
 ) => Response | Promise<Response>;
 
+/** No address without a trusted proxy or an `ip` option: the Fetch API has no socket to ask. */
+const noIp = (): undefined => undefined;
+
 /**
  * The session of a request, for frameworks where you return the response yourself (Remix and
  * React Router loaders and actions). Costs no store call until it is read or changed. Pass the
@@ -46,8 +49,9 @@ export function loadSession<Data extends SessionData>(
   request: Request,
   options: FetchSessionOptions = {},
 ): Session<Data> {
-  const ip = options.ip;
-  return manager.load(webSessionRequest(request, options.trustProxy ?? false, () => ip?.(request)));
+  return manager.load(
+    new WebSessionRequest(request, request, options.ip ?? noIp, options.trustProxy ?? false),
+  );
 }
 
 /**

@@ -6,8 +6,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { isTesseraError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
-import { webSessionRequest } from './_shared/request.js';
-import { addHeaders, errorResponse } from './_shared/web.js';
+import { applyHeaders } from './_shared/headers.js';
+import { WebSessionRequest } from './_shared/request.js';
+import { errorResponse, WEB_HEADERS } from './_shared/web.js';
 
 /** The Hono environment the middleware provides: `c.get('session')`. */
 export interface SessionEnv<Data extends SessionData = SessionData> {
@@ -61,7 +62,7 @@ export function honoSession<Data extends SessionData = SessionData>(
   const trustProxy = options.trustProxy ?? false;
   const ip = options.ip ?? nodeServerIp;
   return async (c, next) => {
-    const session = manager.load(webSessionRequest(c.req.raw, trustProxy, () => ip(c)));
+    const session = manager.load(new WebSessionRequest(c.req.raw, c, ip, trustProxy));
     c.set('session', session);
     await next();
     if (c.error !== undefined) {
@@ -92,11 +93,11 @@ export function honoSession<Data extends SessionData = SessionData>(
     }
     if (headers.length === 0) return;
     try {
-      addHeaders(c.res.headers, headers);
+      applyHeaders(WEB_HEADERS, c.res.headers, headers);
     } catch {
       // Immutable headers (a response from fetch()): Hono's setter copies it, headers included.
       c.res = new Response(c.res.body, c.res);
-      addHeaders(c.res.headers, headers);
+      applyHeaders(WEB_HEADERS, c.res.headers, headers);
     }
   };
 }

@@ -5,13 +5,27 @@
 import type Koa from 'koa';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
-import { commitBeforeHeaders } from './node.js';
-import { nodeSessionRequest } from './_shared/request.js';
+import { applyHeaders, type HeaderOps } from './_shared/headers.js';
+import { commitBeforeHeaders } from './_shared/hold.js';
+import { NodeSessionRequest, type RequestFacts } from './_shared/request.js';
 
 /** What the middleware adds to Koa's context. */
 export interface SessionContext<Data extends SessionData = SessionData> {
   session: Session<Data>;
 }
+
+/** Koa's own settings decide (`app.proxy`, through `ctx.secure` and `ctx.ip`). */
+const KOA_FACTS: RequestFacts<Koa.Context> = {
+  isSecure: (ctx) => ctx.secure,
+  url: (ctx) => ctx.originalUrl,
+  ip: (ctx) => ctx.ip || undefined,
+};
+
+/** Session headers through Koa's context (`ctx.append` keeps what is there). */
+const KOA_HEADERS: HeaderOps<Koa.Context> = {
+  set: (ctx, name, value) => ctx.set(name, value),
+  append: (ctx, name, value) => ctx.append(name, value),
+};
 
 /**
  * The session middleware for Koa 2 and 3. `ctx.session` costs no store call until a middleware
@@ -40,13 +54,7 @@ export function koaSession<Data extends SessionData = SessionData>(
   manager: SessionManager<Data>,
 ): Koa.Middleware<Koa.DefaultState, Koa.DefaultContext & SessionContext<Data>> {
   return async (ctx, next) => {
-    const session = manager.load(
-      nodeSessionRequest(ctx.req, {
-        secure: () => ctx.secure,
-        url: ctx.originalUrl,
-        ip: () => ctx.ip || undefined,
-      }),
-    );
+    const session = manager.load(new NodeSessionRequest(ctx.req, ctx, KOA_FACTS));
     ctx.session = session;
     // Only for responses written straight to ctx.res while downstream middleware runs.
     commitBeforeHeaders(manager, session, ctx.req, ctx.res, (error) => ctx.onerror(asError(error)));
@@ -64,10 +72,7 @@ export function koaSession<Data extends SessionData = SessionData>(
       manager.discard(session);
       throw error;
     }
-    for (const [name, value] of headers) {
-      if (name === 'set-cookie' || name === 'vary') ctx.append(name, value);
-      else ctx.set(name, value);
-    }
+    applyHeaders(KOA_HEADERS, ctx, headers);
   };
 }
 

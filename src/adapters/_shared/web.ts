@@ -3,14 +3,13 @@
  */
 import { isTesseraError } from '../../core/errors.js';
 import type { ResponseHeaders } from '../../core/manager/index.js';
+import { applyHeaders, type HeaderOps } from './headers.js';
 
-/** Adds `headers` to `headers`: `set-cookie` and `vary` are appended, the others set. */
-export function addHeaders(target: Headers, headers: ResponseHeaders): void {
-  for (const [name, value] of headers) {
-    if (name === 'set-cookie' || name === 'vary') target.append(name, value);
-    else target.set(name, value);
-  }
-}
+/** Session headers on a Web `Headers` object (`append` keeps what is there: a list for `vary`). */
+export const WEB_HEADERS: HeaderOps<Headers> = {
+  set: (target, name, value) => target.set(name, value),
+  append: (target, name, value) => target.append(name, value),
+};
 
 /**
  * The response with the session headers added. Responses whose headers are immutable (from
@@ -19,11 +18,11 @@ export function addHeaders(target: Headers, headers: ResponseHeaders): void {
 export function withHeaders(response: Response, headers: ResponseHeaders): Response {
   if (headers.length === 0) return response;
   try {
-    addHeaders(response.headers, headers);
+    applyHeaders(WEB_HEADERS, response.headers, headers);
     return response;
   } catch {
     const copy = new Response(response.body, response);
-    addHeaders(copy.headers, headers);
+    applyHeaders(WEB_HEADERS, copy.headers, headers);
     return copy;
   }
 }

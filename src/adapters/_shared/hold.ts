@@ -1,0 +1,259 @@
+/**
+ * @module Internal: holding a node:http response (its `writeHead`, `write`, `end`, `flushHeaders`)
+ * until the session is committed, for every adapter whose framework writes to one.
+ */
+import { OutgoingMessage, ServerResponse, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { isTesseraError } from '../../core/errors.js';
+import type { ResponseHeaders, SessionManager } from '../../core/manager/index.js';
+import type { Session, SessionData } from '../../core/session/index.js';
+import { applyHeaders, type HeaderOps } from './headers.js';
+
+/** What answers a request whose session could not be committed, as {@link sendError} does. */
+export type CommitFailed = (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+
+/** The default answer to a failed commit: the error's status and its code, nothing else. */
+export function sendError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  const status = isTesseraError(error) ? error.status : 500;
+  const code = isTesseraError(error) ? error.code : 'INTERNAL';
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: code }));
+}
+
+/** Session headers on a node:http response that has not sent its head yet. */
+const NODE_HEADERS: HeaderOps<ServerResponse> = {
+  set: (res, name, value) => void res.setHeader(name, value),
+  append: (res, name, value) => void res.appendHeader(name, value),
+};
+
+type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders';
+type Call = { method: Method; args: unknown[] };
+type Writer = (this: ServerResponse, ...args: unknown[]) => unknown;
+type Writers = Record<Method, Writer>;
+const METHODS: readonly Method[] = ['writeHead', 'write', 'end', 'flushHeaders'];
+
+/** Options of {@link commitBeforeHeaders}. */
+export interface CommitBeforeHeadersOptions {
+  /**
+   * Decides from the status about to be sent whether the session's pending changes are saved.
+   * Adapters that never see a handler's errors (Express, Connect) drop the changes of 5xx answers.
+   * @default every status saves
+   */
+  saveOn?: ((status: number) => boolean) | undefined;
+}
+
+/** One response held until its session is committed. */
+class Hold {
+  /** What was written while the commit ran; undefined until the first write. */
+  queue: Call[] | undefined = undefined;
+  /** Streams piped into the response: dropped with it when the commit fails. */
+  piped: Set<Readable> | undefined = undefined;
+  /** Committed or let go: calls pass straight through. */
+  isReleased = false;
+  readonly manager: SessionManager<SessionData>;
+  readonly session: Session<SessionData>;
+  readonly req: IncomingMessage;
+  readonly onError: CommitFailed;
+  readonly saveOn: ((status: number) => boolean) | undefined;
+  /** The methods to call once released. */
+  readonly writers: Writers;
+  /** Whether the interceptors sit on the response itself (else on its prototype). */
+  readonly isOwn: boolean;
+  constructor(
+    manager: SessionManager<SessionData>,
+    session: Session<SessionData>,
+    req: IncomingMessage,
+    onError: CommitFailed,
+    saveOn: ((status: number) => boolean) | undefined,
+    writers: Writers,
+    isOwn: boolean,
+  ) {
+    this.manager = manager;
+    this.session = session;
+    this.req = req;
+    this.onError = onError;
+    this.saveOn = saveOn;
+    this.writers = writers;
+    this.isOwn = isOwn;
+  }
+}
+
+/** The responses currently held. A WeakMap rather than a property: see `commitBeforeHeaders`. */
+const holds = new WeakMap<ServerResponse, Hold>();
+/** Where a response with Node's own prototype keeps its hold: a plain property write is cheap there. */
+const HOLD: unique symbol = Symbol('tessera.hold');
+type Holding = ServerResponse & { [HOLD]?: Hold };
+
+function holdOf(res: ServerResponse): Hold | undefined {
+  return (res as Holding)[HOLD] ?? holds.get(res);
+}
+/** Prototypes that carry the interceptors, each with the methods it had before. */
+const patched = new WeakMap<object, Writers>();
+/** Node's own response prototypes: never patched, as every server of the process shares them. */
+const SHARED_PROTOTYPES = new Set<object>([ServerResponse.prototype, OutgoingMessage.prototype]);
+
+function onPipe(this: ServerResponse, source: Readable): void {
+  const hold = holdOf(this);
+  if (hold && !hold.isReleased) (hold.piped ??= new Set()).add(source);
+}
+
+/** Whether `res` is (or was) held by {@link commitBeforeHeaders}. */
+export function isHeld(res: ServerResponse): boolean {
+  return holdOf(res) !== undefined;
+}
+
+/** Puts the response back to its own methods: nothing is held from here on. */
+function release(res: ServerResponse, hold: Hold): void {
+  hold.isReleased = true;
+  res.off('pipe', onPipe);
+  if (hold.isOwn) for (const method of METHODS) res[method] = hold.writers[method] as never;
+}
+
+/** The methods a prototype had before it (or the ancestor it inherits them from) was patched. */
+function originalsOf(proto: object | null): Writers {
+  for (let p = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const writers = patched.get(p);
+    if (writers) return writers;
+  }
+  return ServerResponse.prototype as unknown as Writers;
+}
+
+/**
+ * The interceptors, each finding its hold its own way: those set on a response itself under HOLD,
+ * those set on a prototype in `holds` (so a response held by own interceptors that wrap them
+ * passes through them untouched). Not held: the original methods; released: what the hold
+ * wrapped (a middleware may have kept a reference to an interceptor).
+ */
+function interceptors(holdOn: (res: ServerResponse) => Hold | undefined): Writers {
+  const make = (method: Method): Writer =>
+    function (this: ServerResponse, ...args: unknown[]): unknown {
+      const hold = holdOn(this);
+      if (hold === undefined)
+        return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
+      if (hold.isReleased) return hold.writers[method].apply(this, args);
+      return hold.queue === undefined
+        ? first(this, hold, method, args)
+        : queued(this, hold, method, args);
+    };
+  return {
+    writeHead: make('writeHead'),
+    write: make('write'),
+    end: make('end'),
+    flushHeaders: make('flushHeaders'),
+  };
+}
+const OWN_INTERCEPTORS = interceptors((res) => (res as Holding)[HOLD]);
+const PROTO_INTERCEPTORS = interceptors((res) => holds.get(res));
+
+function queued(res: ServerResponse, hold: Hold, method: Method, args: unknown[]): unknown {
+  hold.queue!.push({ method, args });
+  // What the real methods return: `write` whether to go on writing, the others the response.
+  return method === 'write' ? true : res;
+}
+
+/** The head is about to go out: commit first (holding what is written meanwhile), or let it go. */
+function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[]): unknown {
+  const { manager, session } = hold;
+  const status = method === 'writeHead' && typeof args[0] === 'number' ? args[0] : res.statusCode;
+  if (hold.saveOn && !hold.saveOn(status)) manager.discard(session);
+  if (!manager.needsCommit(session)) {
+    // The head goes out now: a later change could never reach the client, so it throws.
+    manager.discard(session);
+    release(res, hold);
+    return hold.writers[method].apply(res, args);
+  }
+  hold.queue = [{ method, args }];
+  manager.commit(session).then(
+    (headers) => {
+      release(res, hold);
+      if (!res.headersSent) applyHeaders(NODE_HEADERS, res, headers);
+      for (const call of hold.queue!) {
+        // Middleware that writes the head itself whenever `_header` is unset (compression calls
+        // `_implicitHeader()` before each write) asked again while it was held: sent once is enough.
+        if (call.method === 'writeHead' && res.headersSent) continue;
+        hold.writers[call.method].apply(res, mergeSetCookie(call, headers));
+      }
+    },
+    (error: unknown) => {
+      release(res, hold);
+      manager.discard(session);
+      // The held answer is abandoned: a stream still feeding it must not reach the client
+      // ahead of (or after) the error answer.
+      for (const source of hold.piped ?? []) source.unpipe(res).destroy();
+      hold.onError(error, hold.req, res);
+    },
+  );
+  return method === 'write' ? true : res;
+}
+
+/**
+ * Holds back the response head (and any body written with it) until the session is committed,
+ * so the client's next request always sees what this one wrote.
+ *
+ * Where the response has a prototype of its own (Express's `app.response`), the interceptors go
+ * on that prototype, once, and each request only registers in a WeakMap: writing properties onto
+ * an object whose prototype was swapped costs microseconds in V8. Responses with Node's shared
+ * prototype, or whose methods another middleware already replaced, get them as own properties
+ * for the request's lifetime, wrapping whatever was there.
+ */
+export function commitBeforeHeaders<Data extends SessionData>(
+  manager: SessionManager<Data>,
+  session: Session<Data>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: CommitFailed,
+  options: CommitBeforeHeadersOptions = {},
+): void {
+  const proto = Object.getPrototypeOf(res) as Writers;
+  const isOwn =
+    SHARED_PROTOTYPES.has(proto) ||
+    Object.hasOwn(res, 'end') ||
+    Object.hasOwn(res, 'write') ||
+    Object.hasOwn(res, 'writeHead') ||
+    Object.hasOwn(res, 'flushHeaders');
+  const { writeHead, write, end, flushHeaders } = isOwn ? (res as unknown as Writers) : proto;
+  let writers: Writers | undefined;
+  if (isOwn) writers = { writeHead, write, end, flushHeaders };
+  else if ((writers = patched.get(proto)) === undefined) {
+    if (end === PROTO_INTERCEPTORS.end) {
+      // Inherited from a patched prototype (an Express sub-app's response): share its originals.
+      writers = originalsOf(proto);
+      patched.set(proto, writers);
+    } else {
+      writers = { writeHead, write, end, flushHeaders };
+      patched.set(proto, writers);
+      for (const method of METHODS)
+        Object.defineProperty(proto, method, {
+          value: PROTO_INTERCEPTORS[method],
+          writable: true,
+          configurable: true,
+        });
+    }
+  }
+  const hold = new Hold(manager, session, req, onError, options.saveOn, writers, isOwn);
+  if (isOwn) (res as Holding)[HOLD] = hold;
+  else holds.set(res, hold);
+  res.on('pipe', onPipe);
+  if (isOwn) for (const method of METHODS) res[method] = OWN_INTERCEPTORS[method] as never;
+}
+
+/** `writeHead(status, { 'Set-Cookie': … })` would replace the session cookie: keep both. */
+function mergeSetCookie(call: Call, headers: ResponseHeaders): unknown[] {
+  if (call.method !== 'writeHead') return call.args;
+  const last = call.args[call.args.length - 1];
+  if (last === null || typeof last !== 'object' || Array.isArray(last)) return call.args;
+  const given = Object.keys(last).find((k) => k.toLowerCase() === 'set-cookie');
+  if (given === undefined) return call.args;
+  const ours = headers.filter(([name]) => name === 'set-cookie').map(([, value]) => value);
+  const theirs = (last as Record<string, unknown>)[given];
+  const merged = {
+    ...(last as Record<string, unknown>),
+    [given]: [...ours, ...(Array.isArray(theirs) ? (theirs as unknown[]) : [theirs])],
+  };
+  return [...call.args.slice(0, -1), merged];
+}
