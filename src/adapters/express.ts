@@ -131,7 +131,11 @@ export function expressSession<Data extends SessionData = SessionData>(
 ): SessionMiddleware {
   const facts = expressFacts(options.trustProxy ?? false);
   return (req, res, next) => {
-    const session = manager.load(new NodeSessionRequest(req, req, facts));
+    const view = new NodeSessionRequest(req, req, facts);
+    // A state-changing request from another site goes to Express's error handling (403).
+    const refusal = manager.checkRequest(view);
+    if (refusal !== undefined) return next(refusal);
+    const session = manager.load(view);
     attach(req, session);
     commitBeforeHeaders(
       manager,
@@ -139,7 +143,8 @@ export function expressSession<Data extends SessionData = SessionData>(
       req,
       res,
       (error) => {
-        // Nothing of the held-back answer goes out: Express's error handling answers instead.
+        // Nothing of the held-back answer goes out: Express's error handling answers instead
+        // (with what already reached the store, such as a new id, added as its head goes out).
         for (const name of res.getHeaderNames()) res.removeHeader(name);
         next(error);
       },

@@ -50,6 +50,7 @@ const FASTIFY_HEADERS: HeaderOps<FastifyReply> = {
       current === undefined || current === '' ? value : `${String(current)}, ${value}`,
     );
   },
+  has: (reply, name) => reply.hasHeader(name),
 };
 
 type Hijack = (this: FastifyReply) => FastifyReply;
@@ -89,9 +90,11 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   // A plain string: another plugin's declaration merging may claim the typed name.
   fastify.decorateRequest('session' as string, null);
   fastify.addHook('onRequest', (request, reply, next) => {
-    (request as unknown as Holder).session = manager.load(
-      new NodeSessionRequest(request.raw, request, FASTIFY_FACTS),
-    );
+    const view = new NodeSessionRequest(request.raw, request, FASTIFY_FACTS);
+    // A state-changing request from another site goes to Fastify's error handling (403).
+    const refusal = manager.checkRequest(view);
+    if (refusal !== undefined) return next(refusal);
+    (request as unknown as Holder).session = manager.load(view);
     if (!wrapped.has(Object.getPrototypeOf(reply) as object)) holdOnHijack(reply);
     next();
   });
@@ -104,7 +107,13 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   // A callback hook, not an async one: a request that changed nothing costs no promise here.
   fastify.addHook('onSend', (request, reply, payload, next) => {
     const session = sessionOf(request);
-    if (!session || !manager.needsCommit(session)) return next(null, payload);
+    if (!session) return next(null, payload);
+    if (!manager.needsCommit(session)) {
+      // Nothing to write: what already reached the store (a new id; the cache headers of a read)
+      // still goes with the answer, an error answer included.
+      applyHeaders(FASTIFY_HEADERS, reply, manager.discard(session));
+      return next(null, payload);
+    }
     manager.commit(session).then(
       (headers) => {
         applyHeaders(FASTIFY_HEADERS, reply, headers);

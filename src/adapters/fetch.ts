@@ -42,16 +42,24 @@ const noIp = (): undefined => undefined;
 /**
  * The session of a request, for frameworks where you return the response yourself (Remix and
  * React Router loaders and actions). Costs no store call until it is read or changed. Pass the
- * response to {@link commitSession} before returning it.
+ * response to {@link commitSession} before returning it. Throws the `CROSS_SITE` error (403) for
+ * a state-changing request from another site (see the manager's `crossOrigin` option).
  */
 export function loadSession<Data extends SessionData>(
   manager: SessionManager<Data>,
   request: Request,
   options: FetchSessionOptions = {},
 ): Session<Data> {
-  return manager.load(
-    new WebSessionRequest(request, request, options.ip ?? noIp, options.trustProxy ?? false),
+  const view = new WebSessionRequest(
+    request,
+    request,
+    options.ip ?? noIp,
+    options.trustProxy ?? false,
   );
+  // A state-changing request from another site never gets a session (403).
+  const refusal = manager.checkRequest(view);
+  if (refusal !== undefined) throw refusal;
+  return manager.load(view);
 }
 
 /**
@@ -65,13 +73,15 @@ export async function commitSession<Data extends SessionData>(
   response: Response,
 ): Promise<Response> {
   if (!manager.needsCommit(session)) {
-    // The answer is made: a later change (from a stream) could never be sent.
-    manager.discard(session);
-    return response;
+    // The answer is made: a later change (from a stream) could never be sent. What already reached
+    // the store (the cache headers of a read) goes with it.
+    return withHeaders(response, manager.discard(session));
   }
   try {
     return withHeaders(response, await manager.commit(session));
   } catch (error) {
+    // The caller answers the failure; `manager.discard(session)` (again) gives the headers that
+    // answer must still carry (a new id already stored).
     manager.discard(session);
     throw error;
   }
@@ -100,13 +110,19 @@ export function withSessions<Data extends SessionData, Rest extends unknown[] = 
 ): (request: Request, ...rest: Rest) => Promise<Response> {
   const onError = options.onError ?? errorResponse;
   return async (request, ...rest) => {
-    const session = loadSession(manager, request, options);
+    let session: Session<Data>;
+    try {
+      session = loadSession(manager, request, options);
+    } catch (refusal) {
+      return onError(refusal, request);
+    }
     let response: Response;
     try {
       response = await handler(request, session, ...rest);
     } catch (error) {
-      manager.discard(session);
-      if (isTesseraError(error)) return onError(error, request);
+      // What already reached the store (a new id) still goes out with the error answer.
+      const settled = manager.discard(session);
+      if (isTesseraError(error)) return withHeaders(await onError(error, request), settled);
       throw error;
     }
     try {
@@ -114,7 +130,7 @@ export function withSessions<Data extends SessionData, Rest extends unknown[] = 
     } catch (error) {
       // The handler's answer is dropped: release its body (a stream may hold resources).
       response.body?.cancel().catch(() => {});
-      return onError(error, request);
+      return withHeaders(await onError(error, request), manager.discard(session));
     }
   };
 }

@@ -4,11 +4,11 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { isTesseraError } from '../core/errors.js';
-import type { SessionManager } from '../core/manager/index.js';
+import type { ResponseHeaders, SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
 import { applyHeaders } from './_shared/headers.js';
 import { WebSessionRequest } from './_shared/request.js';
-import { errorResponse, WEB_HEADERS } from './_shared/web.js';
+import { errorResponse, WEB_HEADERS, withHeaders } from './_shared/web.js';
 
 /** The Hono environment the middleware provides: `c.get('session')`. */
 export interface SessionEnv<Data extends SessionData = SessionData> {
@@ -62,42 +62,52 @@ export function honoSession<Data extends SessionData = SessionData>(
   const trustProxy = options.trustProxy ?? false;
   const ip = options.ip ?? nodeServerIp;
   return async (c, next) => {
-    const session = manager.load(new WebSessionRequest(c.req.raw, c, ip, trustProxy));
+    const view = new WebSessionRequest(c.req.raw, c, ip, trustProxy);
+    // A state-changing request from another site is answered here (403), before any handler.
+    const refusal = manager.checkRequest(view);
+    if (refusal !== undefined) return errorResponse(refusal);
+    const session = manager.load(view);
     c.set('session', session);
     await next();
     if (c.error !== undefined) {
-      manager.discard(session);
+      // What already reached the store (a new id) still goes out with the error answer.
+      const settled = manager.discard(session);
       if (isTesseraError(c.error) && c.error.status !== 500 && c.res.status === 500) {
         c.res = new Response(c.res.body, { status: c.error.status, headers: c.res.headers });
       }
-      return;
+      return addTo(c, settled);
     }
     if (!manager.needsCommit(session)) {
       // The answer is made: a later change (from a stream callback) could never be sent.
-      manager.discard(session);
-      return;
+      return addTo(c, manager.discard(session));
     }
     let headers;
     try {
       headers = await manager.commit(session);
     } catch (error) {
-      manager.discard(session);
+      const settled = manager.discard(session);
       if (isTesseraError(error)) {
         // Hono's default error handler answers errors that carry a response with that response.
         Object.defineProperty(error, 'getResponse', {
-          value: () => errorResponse(error),
+          value: () => withHeaders(errorResponse(error), settled),
           configurable: true,
         });
       }
       throw error;
     }
-    if (headers.length === 0) return;
-    try {
-      applyHeaders(WEB_HEADERS, c.res.headers, headers);
-    } catch {
-      // Immutable headers (a response from fetch()): Hono's setter copies it, headers included.
-      c.res = new Response(c.res.body, c.res);
-      applyHeaders(WEB_HEADERS, c.res.headers, headers);
-    }
+    return addTo(c, headers);
   };
+}
+
+/** Adds session headers to the context's response (a copy when its headers are immutable). */
+function addTo(c: Context, headers: ResponseHeaders): undefined {
+  if (headers.length === 0) return undefined;
+  try {
+    applyHeaders(WEB_HEADERS, c.res.headers, headers);
+  } catch {
+    // Immutable headers (a response from fetch()): Hono's setter copies it, headers included.
+    c.res = new Response(c.res.body, c.res);
+    applyHeaders(WEB_HEADERS, c.res.headers, headers);
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@ import type Koa from 'koa';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
 import { applyHeaders, type HeaderOps } from './_shared/headers.js';
-import { commitBeforeHeaders } from './_shared/hold.js';
+import { commitBeforeHeaders, settle } from './_shared/hold.js';
 import { NodeSessionRequest, type RequestFacts } from './_shared/request.js';
 
 /** What the middleware adds to Koa's context. */
@@ -25,6 +25,7 @@ const KOA_FACTS: RequestFacts<Koa.Context> = {
 const KOA_HEADERS: HeaderOps<Koa.Context> = {
   set: (ctx, name, value) => ctx.set(name, value),
   append: (ctx, name, value) => ctx.append(name, value),
+  has: (ctx, name) => ctx.res.hasHeader(name),
 };
 
 /**
@@ -54,22 +55,30 @@ export function koaSession<Data extends SessionData = SessionData>(
   manager: SessionManager<Data>,
 ): Koa.Middleware<Koa.DefaultState, Koa.DefaultContext & SessionContext<Data>> {
   return async (ctx, next) => {
-    const session = manager.load(new NodeSessionRequest(ctx.req, ctx, KOA_FACTS));
+    const view = new NodeSessionRequest(ctx.req, ctx, KOA_FACTS);
+    // A state-changing request from another site goes to Koa's error handling (403).
+    const refusal = manager.checkRequest(view);
+    if (refusal !== undefined) throw refusal;
+    const session = manager.load(view);
     ctx.session = session;
     // Only for responses written straight to ctx.res while downstream middleware runs.
     commitBeforeHeaders(manager, session, ctx.req, ctx.res, (error) => ctx.onerror(asError(error)));
     try {
       await next();
     } catch (error) {
-      manager.discard(session);
+      // Koa's error answer still carries what already reached the store (a new id).
+      settle(manager, session, ctx.res);
       throw error;
     }
-    if (!manager.needsCommit(session)) return;
+    if (!manager.needsCommit(session)) {
+      applyHeaders(KOA_HEADERS, ctx, manager.discard(session));
+      return;
+    }
     let headers;
     try {
       headers = await manager.commit(session);
     } catch (error) {
-      manager.discard(session);
+      settle(manager, session, ctx.res);
       throw error;
     }
     applyHeaders(KOA_HEADERS, ctx, headers);

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTesseraError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
-import { commitBeforeHeaders, sendError } from './_shared/hold.js';
+import { commitBeforeHeaders, sendError, settle } from './_shared/hold.js';
 import { nodeFacts, NodeSessionRequest } from './_shared/request.js';
 
 export { sendError } from './_shared/hold.js';
@@ -53,7 +53,10 @@ export function withSessions<Data extends SessionData = SessionData>(
   const facts = nodeFacts(options.trustProxy ?? false);
   const onError = options.onError ?? sendError;
   return (req, res) => {
-    const session = manager.load(new NodeSessionRequest(req, req, facts));
+    const view = new NodeSessionRequest(req, req, facts);
+    const refusal = manager.checkRequest(view);
+    if (refusal !== undefined) return onError(refusal, req, res);
+    const session = manager.load(view);
     (req as RequestWithSession<Data>).session = session;
     commitBeforeHeaders(manager, session, req, res, onError);
     let result: unknown;
@@ -69,8 +72,9 @@ export function withSessions<Data extends SessionData = SessionData>(
         res.destroy(error instanceof Error ? error : undefined);
         return;
       }
-      // The handler failed: answer without committing its half-made changes.
-      manager.discard(session);
+      // The handler failed: answer without committing its half-made changes (what already
+      // reached the store, such as a new id, still goes out with the answer).
+      settle(manager, session, res);
       if (!isTesseraError(error)) console.error(error);
       onError(error, req, res);
     }

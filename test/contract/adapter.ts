@@ -4,8 +4,10 @@
  * (the routes of ./adapter-app.ts, in that framework's own idiom) and calls `runAdapterContract`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FAULTS, faultyStore } from '../support/faults.js';
 import {
   createSessionManager,
+  memoryStore,
   storeKey,
   type SessionManager,
   type SessionManagerOptions,
@@ -296,5 +298,60 @@ export function runAdapterContract(contract: AdapterContract): void {
       for (let i = 0; i < 20; i++) expect(all[`k${i}`]).toBe(`v${i}`);
       expect(all['a']).toBe('1');
     });
+
+    it('an answer that read the session says Vary: Cookie and Cache-Control: private, no-store; one that never touched it says neither', async () => {
+      const client = await returning();
+      const read = await client.get('/get?key=a');
+      expect(read.setCookies).toEqual([]);
+      expect(read.headers.get('cache-control')).toBe('private, no-store');
+      expect(read.headers.get('vary')?.toLowerCase()).toContain('cookie');
+      const untouched = await client.get('/unused');
+      expect(untouched.headers.get('cache-control') ?? '').not.toContain('no-store');
+      expect((untouched.headers.get('vary') ?? '').toLowerCase()).not.toContain('cookie');
+    });
+
+    it('refuses a state-changing request from another site with 403 before the handler runs', async () => {
+      for (const headers of [
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+        { origin: 'https://evil.example' },
+      ]) {
+        const client = new Client(app.url);
+        const answer = await client.send('POST', '/set?key=a&value=1', headers);
+        expect(answer.status, JSON.stringify(headers)).toBe(403);
+        expect(answer.setCookies).toEqual([]);
+        expect(store.total()).toBe(0);
+      }
+      const same = await new Client(app.url).send('POST', '/set?key=a&value=1', {
+        'sec-fetch-site': 'same-origin',
+      });
+      expect(same.status).toBe(200);
+      // Reads are never refused, whatever their origin.
+      const read = await new Client(app.url).send('GET', '/get?key=a', {
+        'sec-fetch-site': 'cross-site',
+      });
+      expect(read.status).toBe(200);
+    });
+
+    it.each(FAULTS)(
+      'a login whose later step fails still hands out the new id: the user keeps a working session (%s)',
+      async (fault) => {
+        for (const n of [1, 2, 3]) {
+          const faulty = faultyStore(memoryStore());
+          const c = await startWith({ store: faulty, storeTimeout: 150 });
+          expect((await c.post('/set?key=a&value=1')).status).toBe(200);
+          const before = c.cookies.get('sid');
+          faulty.arm(n, fault);
+          const answer = await c.post('/login-redirect?user=ann');
+          faulty.disarm();
+          const label = `call ${n} (${faulty.ops.at(-1) ?? ''}) ${fault} → ${answer.status}`;
+          expect([302, 503], label).toContain(answer.status);
+          // Old id or new one, the client's next request finds its data.
+          expect(JSON.parse((await c.get('/get?key=a')).body), label).toEqual({ value: '1' });
+          if (answer.setCookies.some((line) => line.startsWith('sid=')))
+            expect(c.cookies.get('sid'), label).not.toBe(before);
+        }
+      },
+    );
   });
 }

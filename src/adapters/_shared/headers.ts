@@ -15,16 +15,28 @@ export interface HeaderOps<Target> {
    * list header such as `vary` (never replacing the framework's own entries).
    */
   append(target: Target, name: string, value: string): void;
+  /** Whether the response has `name` already (the handler's own `Cache-Control`). */
+  has(target: Target, name: string): boolean;
 }
 
-/** Adds the session headers to `target`: `set-cookie` and `vary` are appended, the others set. */
+/**
+ * Adds the session headers to `target`: `set-cookie` and `vary` are appended, the others set.
+ * `cache-control` is the session's default: it replaces the handler's own only on an answer that
+ * sets a session cookie (which must never be stored); on one that only read the session, the
+ * handler's own `Cache-Control` stays.
+ */
 export function applyHeaders<Target>(
   ops: HeaderOps<Target>,
   target: Target,
   headers: ResponseHeaders,
 ): void {
+  if (headers.length === 0) return;
+  let setsCookie: boolean | undefined;
   for (const [name, value] of headers) {
     if (name === 'set-cookie' || name === 'vary') ops.append(target, name, value);
-    else ops.set(target, name, value);
+    else if (name === 'cache-control') {
+      setsCookie ??= headers.some(([n]) => n === 'set-cookie');
+      if (setsCookie || !ops.has(target, name)) ops.set(target, name, value);
+    } else ops.set(target, name, value);
   }
 }

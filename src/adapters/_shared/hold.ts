@@ -26,9 +26,10 @@ export function sendError(error: unknown, _req: IncomingMessage, res: ServerResp
 }
 
 /** Session headers on a node:http response that has not sent its head yet. */
-const NODE_HEADERS: HeaderOps<ServerResponse> = {
+export const NODE_HEADERS: HeaderOps<ServerResponse> = {
   set: (res, name, value) => void res.setHeader(name, value),
   append: (res, name, value) => void res.appendHeader(name, value),
+  has: (res, name) => res.hasHeader(name),
 };
 
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders';
@@ -55,6 +56,12 @@ class Hold {
   piped: Set<Readable> | undefined = undefined;
   /** Committed or let go: calls pass straight through. */
   isReleased = false;
+  /**
+   * Headers the answer must carry although the session was not committed (a failed handler or
+   * commit: a new id already stored), added when its head goes out, whoever writes it then: an
+   * error handler that cleared every header first still sends them.
+   */
+  settled: ResponseHeaders | undefined = undefined;
   readonly manager: SessionManager<SessionData>;
   readonly session: Session<SessionData>;
   readonly req: IncomingMessage;
@@ -107,11 +114,43 @@ export function isHeld(res: ServerResponse): boolean {
   return holdOf(res) !== undefined;
 }
 
-/** Puts the response back to its own methods: nothing is held from here on. */
+/**
+ * Puts the response back to its own methods: nothing is held from here on. Interceptors set on
+ * the response itself stay while settled headers wait for the head.
+ */
 function release(res: ServerResponse, hold: Hold): void {
   hold.isReleased = true;
   res.off('pipe', onPipe);
-  if (hold.isOwn) for (const method of METHODS) res[method] = hold.writers[method] as never;
+  if (hold.isOwn && hold.settled === undefined)
+    for (const method of METHODS) res[method] = hold.writers[method] as never;
+}
+
+/**
+ * Lets the response go uncommitted: the session's pending changes are dropped, and the headers
+ * `discard` says must still reach the client go out with whatever head is written next (the
+ * framework's error answer, once it has cleared its own headers).
+ */
+export function settle<Data extends SessionData>(
+  manager: SessionManager<Data>,
+  session: Session<Data>,
+  res: ServerResponse,
+): void {
+  const headers = manager.discard(session);
+  if (headers.length === 0 || res.headersSent) return;
+  const hold = holdOf(res);
+  if (hold === undefined) return applyHeaders(NODE_HEADERS, res, headers);
+  hold.settled = headers;
+  if (hold.isReleased && hold.isOwn)
+    for (const method of METHODS) res[method] = OWN_INTERCEPTORS[method] as never;
+}
+
+/** Adds the settled headers as the head goes out, once. */
+function flushSettled(res: ServerResponse, hold: Hold, method: Method, args: unknown[]): unknown[] {
+  const headers = hold.settled!;
+  hold.settled = undefined;
+  if (res.headersSent) return args;
+  applyHeaders(NODE_HEADERS, res, headers);
+  return mergeSetCookie({ method, args }, headers);
 }
 
 /** The methods a prototype had before it (or the ancestor it inherits them from) was patched. */
@@ -135,7 +174,11 @@ function interceptors(holdOn: (res: ServerResponse) => Hold | undefined): Writer
       const hold = holdOn(this);
       if (hold === undefined)
         return originalsOf(Object.getPrototypeOf(this) as object)[method].apply(this, args);
-      if (hold.isReleased) return hold.writers[method].apply(this, args);
+      if (hold.isReleased)
+        return hold.writers[method].apply(
+          this,
+          hold.settled === undefined ? args : flushSettled(this, hold, method, args),
+        );
       return hold.queue === undefined
         ? first(this, hold, method, args)
         : queued(this, hold, method, args);
@@ -162,10 +205,13 @@ function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[])
   const status = method === 'writeHead' && typeof args[0] === 'number' ? args[0] : res.statusCode;
   if (hold.saveOn && !hold.saveOn(status)) manager.discard(session);
   if (!manager.needsCommit(session)) {
-    // The head goes out now: a later change could never reach the client, so it throws.
-    manager.discard(session);
+    // The head goes out now: a later change could never reach the client, so it throws. What is
+    // already in the store still goes with it (a new id; the cache headers of a read).
+    const headers = manager.discard(session);
     release(res, hold);
-    return hold.writers[method].apply(res, args);
+    if (headers.length === 0) return hold.writers[method].apply(res, args);
+    applyHeaders(NODE_HEADERS, res, headers);
+    return hold.writers[method].apply(res, mergeSetCookie({ method, args }, headers));
   }
   hold.queue = [{ method, args }];
   manager.commit(session).then(
@@ -180,8 +226,10 @@ function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[])
       }
     },
     (error: unknown) => {
+      // What already reached the store (a new id) goes out with the error answer.
+      const settled = manager.discard(session);
+      if (settled.length > 0) hold.settled = settled;
       release(res, hold);
-      manager.discard(session);
       // The held answer is abandoned: a stream still feeding it must not reach the client
       // ahead of (or after) the error answer.
       for (const source of hold.piped ?? []) source.unpipe(res).destroy();

@@ -87,6 +87,9 @@ export class NodeSessionRequest<Source> implements SessionRequest {
   get ip(): string | undefined {
     return this.facts.ip(this.source);
   }
+  get method(): string | undefined {
+    return this.req.method;
+  }
 }
 
 /**
@@ -103,6 +106,7 @@ export class WebSessionRequest<Source> implements SessionRequest {
   private readonly ipOf: (source: Source) => string | undefined;
   private readonly trustProxy: boolean;
   /** `ipOf(source)` is the client address when no trusted proxy gives one. */
+  readonly method: string;
   constructor(
     request: Request,
     source: Source,
@@ -110,6 +114,7 @@ export class WebSessionRequest<Source> implements SessionRequest {
     trustProxy: boolean,
   ) {
     this.url = request.url;
+    this.method = request.method;
     this.headers = request.headers;
     this.source = source;
     this.ipOf = ipOf;

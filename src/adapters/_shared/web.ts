@@ -9,6 +9,7 @@ import { applyHeaders, type HeaderOps } from './headers.js';
 export const WEB_HEADERS: HeaderOps<Headers> = {
   set: (target, name, value) => target.set(name, value),
   append: (target, name, value) => target.append(name, value),
+  has: (target, name) => target.has(name),
 };
 
 /**

@@ -234,6 +234,8 @@ export function readHeaders(ctx: ManagerContext): ResponseHeaders {
  * {@link readHeaders}.
  */
 export function settledHeaders(ctx: ManagerContext, s: SessionState): ResponseHeaders {
+  // A commit that finished gave the answer its headers already.
+  if (s.isSent) return NO_HEADERS;
   if (s.backend !== undefined) return s.wasRead ? readHeaders(ctx) : NO_HEADERS;
   const isIdSent = s.isIdChanged && !s.isMissing && s.id !== undefined;
   if (!isIdSent && !(s.isDestroyed && s.hadCookie))
@@ -290,6 +292,7 @@ export function createCommitter(
       await call('touch', () => target.touch(key, expiresAt));
     }
     const headers = cookieHeaders(ctx, s, plan.cookie === 'sealed', isIdSent);
+    s.committedAll();
     if (onCommit) onCommit({ kind, isIdSent, isCookieCleared: plan.cookie === 'clear' });
     return headers;
   }

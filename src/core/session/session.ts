@@ -76,6 +76,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   private idChanged = false;
   private pendingFlash = false;
   private read = false;
+  private sent = false;
   private loading: Promise<unknown> | undefined;
   private readonly changes = new Changes();
 
@@ -129,6 +130,10 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   /** The id changed in this request (new, renewed): the client must be told. */
   get isIdChanged(): boolean {
     return this.idChanged;
+  }
+  /** A commit finished and returned its headers: nothing is left for the answer to carry. */
+  get isSent(): boolean {
+    return this.sent;
   }
   /** The handler read the session (a value, its keys, its flash): the answer depends on it. */
   get wasRead(): boolean {
@@ -204,6 +209,11 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
       const { userId: _userId, ...rest } = this.stored;
       this.stored = rest;
     }
+  }
+
+  /** The commit finished: its headers are the answer's. */
+  committedAll(): void {
+    this.sent = true;
   }
 
   /** No more changes: the commit started, or the request's changes are dropped. */
