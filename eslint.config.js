@@ -2,7 +2,16 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.services/**', 'bench/results/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.services/**',
+      '.scratch/**',
+      'bench/results/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -12,7 +21,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // Store methods are async to honour the Store interface even when they need no await.
       '@typescript-eslint/require-await': 'off',
     },
@@ -66,7 +78,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '(^|/)registry\\.js$|^(\\.\\./)+(adapters|testing|observe|limit|cli|migrate)(/|$)',
+              regex:
+                '(^|/)registry\\.js$|^(\\.\\./)+(adapters|testing|observe|limit|cli|migrate)(/|$)',
               message:
                 'A store imports only core modules and its own folder, _shared or _sql: never the registry (it imports the stores) or an adapter.',
             },

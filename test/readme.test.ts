@@ -39,9 +39,10 @@ describe('README samples', () => {
     mkdirSync(dir, { recursive: true });
     const names: string[] = [];
     for (const { line, code } of found) {
-      expect(code, `README line ${line} imports "tessera" instead of "tessera-session"`).not.toMatch(
-        /from '(tessera)(\/[^']*)?'/,
-      );
+      expect(
+        code,
+        `README line ${line} imports "tessera" instead of "tessera-session"`,
+      ).not.toMatch(/from '(tessera)(\/[^']*)?'/);
       const name = `line-${line}.ts`;
       // `export {}` makes each sample a module of its own, so their names never clash.
       writeFileSync(join(dir, name), `${code}\nexport {};\n`);

@@ -9,7 +9,8 @@
 export const ERROR_CODES = {
   CONFIG: 'An option is missing or wrong. Raised at start-up, never per request.',
   INSECURE_KEY: 'A secret is too short, repetitive or a well-known example value.',
-  STORE_UNAVAILABLE: 'The store could not be reached or failed. The session was not changed.',
+  STORE_UNAVAILABLE:
+    'The store could not be reached or failed. Refused before it was sent, the call changed nothing; a connection lost after sending leaves its outcome unknown.',
   STORE_TIMEOUT: 'The store did not answer within `storeTimeout`. The outcome is unknown.',
   STORE_CONFLICT: 'A compare-and-swap write kept losing to concurrent writers and gave up.',
   BAD_ID: 'A session id or device handle passed to an API call is malformed.',
@@ -96,7 +97,7 @@ export function storeFailure(storeName: string, op: string, cause: unknown): Tes
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new TesseraError(
     'STORE_UNAVAILABLE',
-    `The ${storeName} store failed during ${op}: ${reason}. Check that the server is running and reachable; the session was not changed.`,
+    `The ${storeName} store failed during ${op}: ${reason}. Check that the server is running and reachable.`,
     { cause },
   );
 }

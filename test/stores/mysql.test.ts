@@ -76,7 +76,17 @@ runSqlStoreSuite({
     };
   },
   blockedCode: 'STORE_TIMEOUT',
-  expected: { get: 1, create: 1, write: 1, increment: 4, touch: 1, rename: 1, destroy: 1 },
+  expected: {
+    get: 1,
+    create: 1,
+    write: 1,
+    increment: 4,
+    incrementRefused: 4,
+    incrementMissing: 3,
+    touch: 1,
+    rename: 1,
+    destroy: 1,
+  },
   report: (line) => console.log(line),
 });
 

@@ -13,7 +13,13 @@ import { isTesseraError } from '../../src/core/errors.js';
 import type { Store } from '../../src/core/store.js';
 import { newKey } from '../contract/store.js';
 import { browser } from '../support/requests.js';
-import { hasRedisServer, redisProcess, type RedisProcess } from '../support/redis-servers.js';
+import { Redis } from 'ioredis';
+import {
+  hasRedisServer,
+  redisProcess,
+  waitFor,
+  type RedisProcess,
+} from '../support/redis-servers.js';
 
 const skip = (await hasRedisServer())
   ? false
@@ -200,4 +206,105 @@ describe.skipIf(skip).each([
       await bounded.close();
     }
   });
+});
+
+describe.skipIf(skip).each([
+  ['ioredis', 'single', 6470],
+  ['redis', 'single', 6471],
+  ['ioredis', 'sentinel', 6472],
+  ['redis', 'sentinel', 6473],
+  ['ioredis', 'cluster', 6474],
+  ['redis', 'cluster', 6475],
+] as const)('redis store started while Redis is down (client=%s, %s)', (client, mode, port) => {
+  const sentinelPort = port + 20_000;
+  const processes: RedisProcess[] = [];
+  afterAll(async () => {
+    for (const p of processes.reverse()) await p.dispose();
+  });
+
+  it('fails every call at once with STORE_UNAVAILABLE, then serves by itself once Redis is up', async () => {
+    const url = {
+      single: `redis://127.0.0.1:${port}`,
+      sentinel: `redis+sentinel://127.0.0.1:${sentinelPort}/startup`,
+      cluster: `redis+cluster://127.0.0.1:${port}`,
+    }[mode];
+    // Regression: calls waited for the first connection until the full timeout (STORE_TIMEOUT),
+    // although the start-up warning says they fail with STORE_UNAVAILABLE.
+    const errors: unknown[] = [];
+    const store = redisStore({
+      url,
+      driver: client,
+      prefix: 'startup:',
+      commandTimeout: 2000,
+      connectTimeout: 5000,
+      onError: (e) => errors.push(e),
+    });
+    try {
+      const calls = [
+        () => store.get(newKey()),
+        () => store.write(newKey(), { create: true }, Date.now() + 60_000),
+        () => store.touch(newKey(), Date.now() + 60_000),
+      ];
+      for (const call of calls) {
+        for (let i = 0; i < 3; i++) {
+          const { error, ms } = await failure(call);
+          expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+          // Well within the 2 s timeout (the first call also loads the driver).
+          expect(ms).toBeLessThan(1000);
+        }
+      }
+      expect(errors.length).toBeGreaterThanOrEqual(1);
+
+      // node-redis gives up a first connection that failed (a cluster at once, a sentinel set
+      // after ~16 s) and closes the client for good: the store then asks it to connect again.
+      await new Promise((r) => setTimeout(r, 1000));
+      const master = redisProcess(
+        port,
+        mode === 'cluster'
+          ? ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1']
+          : [],
+      );
+      processes.push(master);
+      await master.start();
+      if (mode === 'cluster') {
+        // A cluster of one node holding every slot.
+        const admin = new Redis({ port, host: '127.0.0.1' });
+        try {
+          await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+          await waitFor('the one-node cluster', 10_000, async () =>
+            String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'),
+          );
+        } finally {
+          admin.disconnect();
+        }
+      }
+      if (mode === 'sentinel') {
+        const sentinel = redisProcess(
+          sentinelPort,
+          [],
+          `sentinel monitor startup 127.0.0.1 ${port} 1`,
+        );
+        processes.push(sentinel);
+        await sentinel.start();
+      }
+      const back = Date.now();
+      const key = newKey();
+      for (;;) {
+        try {
+          await store.write(key, { create: true, set: { up: true } }, Date.now() + 60_000);
+          break;
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+          if (Date.now() - back > 10_000) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      console.log(
+        `[tessera] redis ${mode} (${client}) down at start-up: serving ${Date.now() - back} ms after the server came up`,
+      );
+      expect((await store.get(key))?.data).toEqual({ up: true });
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
 });

@@ -98,6 +98,7 @@ describe.skipIf(skip)('round trips of the redis store, counted with INFO command
           'write (set+unset+incr)',
           () => store.write(key, { set: { c: [1] }, unset: ['b'], incr: { n: 1 } }, exp()),
         ],
+        ['write (incr refused: not a number)', () => store.write(key, { incr: { c: 1 } }, exp())],
         ['write (missing record)', () => store.write(newKey(), { set: { a: 1 } }, exp())],
         ['touch', () => store.touch(key, exp())],
         ['byUser', () => store.byUser!('rt')],

@@ -4,7 +4,7 @@ import { createStore } from '../../src/stores/registry.js';
 import { parseStoreUrl } from '../../src/core/store-url.js';
 import { parseRedisTarget } from '../../src/stores/redis/url.js';
 import { TesseraError } from '../../src/core/errors.js';
-import type { Store } from '../../src/core/store.js';
+import type { Delta, Store } from '../../src/core/store.js';
 import { redisStore } from '../../src/stores/redis/index.js';
 import { newKey, testClock } from '../contract/store.js';
 import {
@@ -125,6 +125,49 @@ describe.skipIf(skip)('redis store on one server', () => {
     expect(await raw.call('PEXPIRETIME', index)).toBe(t + 130_000);
     await store.destroy(a);
     expect(await raw.zrange(index, '0', '-1')).toEqual([b]);
+  });
+
+  it('refuses an increment over a non-number before changing any field, the deadline or the version', async () => {
+    const clock = testClock();
+    const { store, prefix } = await open(testPrefix(), clock);
+    const key = newKey();
+    const t = clock.now();
+    await store.write(key, { create: true, set: { s: 'text', '~n': 1, o: {} } }, t + 60_000);
+    const hash = `${prefix}s:{${key}}`;
+    // What tonumber alone would read as a number, written by another client.
+    await raw.hset(hash, 'hex', '0x10', 'spaced', ' 5', 'inf', 'inf');
+    const before = await raw.hgetall(hash);
+    const exp = t + 90_000;
+    const cases: [Delta, string[]][] = [
+      [{ set: { x: 1 }, unset: ['o'], incr: { '~n': 1, s: 1 } }, ['s']],
+      [{ incr: { hex: 1, spaced: 1, inf: 1, '~n': 1 } }, ['hex', 'spaced', 'inf']],
+      [{ incr: { o: 1 } }, ['o']],
+      [{ set: { '~n': 'now text' }, incr: { '~n': 1 } }, ['~n']],
+    ];
+    for (const [delta, refused] of cases) {
+      expect(await store.write(key, delta, exp)).toEqual({ existed: true, nonNumeric: refused });
+    }
+    expect(await raw.hgetall(hash)).toEqual(before);
+    expect(await raw.call('PEXPIRETIME', hash)).toBe(t + 60_000);
+    // The order of a delta decides: a key unset, replaced or set to a number counts as such.
+    expect(await store.write(key, { unset: ['s'], incr: { s: 2 } }, exp)).toEqual({
+      existed: true,
+      counters: { s: 2 },
+    });
+    expect(await store.write(key, { set: { o: 1.5 }, incr: { o: 1, '~n': -3 } }, exp)).toEqual({
+      existed: true,
+      counters: { o: 2.5, '~n': -2 },
+    });
+    expect(await store.write(key, { replace: true, incr: { hex: 1 } }, exp)).toEqual({
+      existed: true,
+      counters: { hex: 1 },
+    });
+    // A record that a refused create would have made is not made.
+    const other = newKey();
+    expect(
+      await store.write(other, { create: true, set: { s: 'x' }, incr: { s: 1 } }, exp),
+    ).toEqual({ existed: false, nonNumeric: ['s'] });
+    expect(await raw.exists(`${prefix}s:{${other}}`)).toBe(0);
   });
 
   it('recovers by itself when the server forgot its scripts (NOSCRIPT)', async () => {

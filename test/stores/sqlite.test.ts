@@ -79,7 +79,17 @@ runSqlStoreSuite({
     };
   },
   blockedCode: 'STORE_TIMEOUT',
-  expected: { get: 1, create: 2, write: 1, increment: 1, touch: 1, rename: 1, destroy: 1 },
+  expected: {
+    get: 1,
+    create: 2,
+    write: 1,
+    increment: 1,
+    incrementRefused: 2,
+    incrementMissing: 2,
+    touch: 1,
+    rename: 1,
+    destroy: 1,
+  },
   report: (line) => console.log(line),
 });
 

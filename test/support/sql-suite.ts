@@ -17,6 +17,10 @@ export interface StatementCounts {
   create: number;
   write: number;
   increment: number;
+  /** An increment of a key holding text (refused: nothing written). */
+  incrementRefused: number;
+  /** An increment of a missing record. */
+  incrementMissing: number;
   touch: number;
   rename: number;
   destroy: number;
@@ -88,6 +92,9 @@ export function runSqlStoreSuite(o: SqlSuiteOptions): void {
         await measure('get', () => store.get(key));
         await measure('write', () => store.write(key, { set: { b: 2 }, unset: ['a'] }, exp()));
         await measure('increment', () => store.write(key, { incr: { n: 1 } }, exp()));
+        await store.write(key, { set: { text: 'x' } }, exp());
+        await measure('incrementRefused', () => store.write(key, { incr: { text: 1 } }, exp()));
+        await measure('incrementMissing', () => store.write(newKey(), { incr: { n: 1 } }, exp()));
         await measure('touch', () => store.touch(key, exp()));
         const next = newKey();
         await measure('rename', () => store.rename!(key, next));
@@ -217,6 +224,47 @@ export function runSqlStoreSuite(o: SqlSuiteOptions): void {
           createdAt: clock.now(),
           expiresAt: clock.now() + 1000,
         });
+      });
+    });
+
+    it('refuses an increment of a non-number whole: no data, deadline, binding or row changes', async () => {
+      await withStore(async ({ store, clock }) => {
+        const key = newKey();
+        const t = clock.now();
+        const data = { s: 'text', nul: null, obj: { n: 1 }, flag: true, n: 1.5 };
+        await store.write(key, { create: true, set: data, userId: 'u' }, t + 60_000);
+        const before = await store.get(key);
+        for (const incr of [{ s: 1 }, { nul: 1 }, { obj: 1 }, { flag: 1 }])
+          for (const create of [false, true]) {
+            const delta = {
+              ...(create ? { create: true as const } : {}),
+              set: { other: 1 },
+              unset: ['n'],
+              incr: { ...incr, fresh: 1 },
+              userId: null,
+              meta: { ip: '127.0.0.1' },
+            };
+            expect(await store.write(key, delta, t + 90_000)).toEqual({
+              existed: true,
+              nonNumeric: Object.keys(incr),
+            });
+          }
+        expect(await store.get(key)).toEqual(before);
+        // A delta that makes the key a non-number itself is refused too, with or without a row.
+        expect(
+          await store.write(key, { set: { n: 'now text' }, incr: { n: 1 } }, t + 90_000),
+        ).toEqual({ existed: true, nonNumeric: ['n'] });
+        const other = newKey();
+        expect(
+          await store.write(other, { create: true, set: { a: [] }, incr: { a: 1 } }, t + 90_000),
+        ).toEqual({ existed: false, nonNumeric: ['a'] });
+        expect(await store.get(other)).toBeUndefined();
+        expect(await store.count!()).toBe(1);
+        // An expired row holds nothing: a create over it counts from 0.
+        clock.advance(61_000);
+        expect(
+          await store.write(key, { create: true, incr: { s: 2 } }, clock.now() + 1000),
+        ).toEqual({ existed: false, counters: { s: 2 } });
       });
     });
 

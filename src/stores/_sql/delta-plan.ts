@@ -22,6 +22,11 @@ export interface DeltaPlan {
   readIncr: Array<[string, number]>;
   /** Every key of `delta.incr`, whose value after the write is reported. */
   incrKeys: string[];
+  /**
+   * Keys of `delta.incr` that the delta itself sets to something other than a number: the delta
+   * is refused whatever the row holds, so the store writes nothing (see `refusal.ts`).
+   */
+  refused: string[];
   /** Whether the data changes at all. */
   touchesData: boolean;
 }
@@ -34,6 +39,7 @@ export function planDelta(delta: Delta): DeltaPlan {
   const removed = new Set(unset);
   const readIncr: Array<[string, number]> = [];
   const incrKeys: string[] = [];
+  const refused: string[] = [];
   for (const [key, by] of Object.entries(delta.incr ?? {})) {
     if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw new TesseraError('INVALID_DATA', 'An increment must be a finite number.');
@@ -41,7 +47,8 @@ export function planDelta(delta: Delta): DeltaPlan {
     incrKeys.push(key);
     if (Object.hasOwn(set, key)) {
       const before = set[key];
-      set[key] = (typeof before === 'number' ? before : 0) + by;
+      if (typeof before === 'number') set[key] = before + by;
+      else refused.push(key);
     } else if (replace || removed.has(key)) {
       set[key] = by;
       removed.delete(key);
@@ -56,6 +63,7 @@ export function planDelta(delta: Delta): DeltaPlan {
     set,
     readIncr,
     incrKeys,
+    refused,
     touchesData: replace || removed.size > 0 || Object.keys(set).length > 0 || readIncr.length > 0,
   };
 }

@@ -91,12 +91,13 @@ function liveData(plan: DeltaPlan, values: unknown[]): string {
     }
   }
   for (const [key, by] of plan.readIncr) {
-    // Keys the delta leaves alone: add to the stored number (anything else counts as 0).
+    // Keys the delta leaves alone: add to the stored number, or count from 0 when missing. Any
+    // other value becomes JSON null, which the store reads back as the refusal and rolls back.
     pairs.push(
-      `?, (CASE WHEN JSON_TYPE(JSON_EXTRACT(data, ?)) IN ${NUMERIC_TYPES} THEN JSON_EXTRACT(data, ?) + 0 ELSE 0 END + ?)`,
+      `?, CASE WHEN JSON_TYPE(JSON_EXTRACT(data, ?)) IN ${NUMERIC_TYPES} THEN JSON_EXTRACT(data, ?) + 0 + ? WHEN JSON_EXTRACT(data, ?) IS NULL THEN ? END`,
     );
     const path = jsonPath(key);
-    values.push(path, path, path, by);
+    values.push(path, path, path, by, path, by);
   }
   return pairs.length === 0 ? x : `JSON_SET(${x}, ${pairs.join(', ')})`;
 }

@@ -31,6 +31,7 @@ import { withDeadline, type CallScope } from '../_shared/deadline.js';
 import { sqlCheck } from '../_sql/check.js';
 import { sqlDeadline } from '../_sql/deadline.js';
 import { jsonPath, planDelta } from '../_sql/delta-plan.js';
+import { writeGuarded } from '../_sql/refusal.js';
 import { gcLoop } from '../_sql/gc.js';
 import {
   DEFAULT_TABLE,
@@ -151,8 +152,10 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
 
   /**
    * An increment: MySQL has no UPDATE … RETURNING, so the write and the read of the counters
-   * share a transaction. When the call's deadline passes first, the connection is dropped at
-   * once, so the server rolls the transaction back instead of committing it late.
+   * share a transaction. A counter read back as anything but a number held a non-number before
+   * (see `liveData` in `dialect.ts`): the delta is refused and the transaction rolled back, so it
+   * changed nothing. When the call's deadline passes first, the connection is dropped at once, so
+   * the server rolls the transaction back instead of committing it late.
    */
   async function writeCounting(
     q: { sql: string; values: unknown[] },
@@ -186,6 +189,13 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
           [...keys.map(jsonPath), key],
           connection,
         );
+        const values = keys.map((_, i) => toJson(row?.[`c${i}`]));
+        const nonNumeric = keys.filter((_, i) => typeof values[i] !== 'number');
+        if (nonNumeric.length > 0) {
+          await connection.query('ROLLBACK');
+          isDone = true;
+          return { existed, nonNumeric };
+        }
         counters = countersOf(keys, row ?? {}, (value) => toNumber(toJson(value)));
       }
       await connection.query('COMMIT');
@@ -202,24 +212,36 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
     withDeadline(deadline, op, fn);
   const now = (): number => Math.floor(clock.now());
 
+  async function readLive(key: string, at: number): Promise<StoreRecord | undefined> {
+    const [row] = await exec<RowDataPacket[]>(sql.get, [key, at]);
+    return row === undefined ? undefined : toRecord(row as unknown as SessionRow);
+  }
+
   const store: Store = {
     name: STORE_NAME,
     timeoutMs: timeout,
-    get: (key) =>
-      run('get', async (): Promise<StoreRecord | undefined> => {
-        const [row] = await exec<RowDataPacket[]>(sql.get, [key, now()]);
-        return row === undefined ? undefined : toRecord(row as unknown as SessionRow);
-      }),
+    get: (key) => run('get', () => readLive(key, now())),
     write: (key, delta: Delta, expiresAt) =>
-      run('write', async (scope): Promise<WriteResult> => {
+      run('write', (scope): Promise<WriteResult> => {
         const plan = planDelta(delta);
-        const q = myWrite(table, key, delta, plan, Math.floor(expiresAt), now());
-        if (plan.incrKeys.length > 0)
-          return retryDeadlock(() =>
-            writeCounting(q, key, delta.create === true, plan.incrKeys, scope),
-          );
-        const result = await exec<ResultSetHeader>(q.sql, q.values);
-        return { existed: delta.create ? result.insertId === 1 : rowsMatched(result) > 0 };
+        const at = now();
+        const until = Math.floor(expiresAt);
+        return writeGuarded({
+          plan,
+          delta,
+          expiresAt: until,
+          now: at,
+          async write() {
+            const q = myWrite(table, key, delta, plan, until, at);
+            if (plan.incrKeys.length > 0)
+              return retryDeadlock(() =>
+                writeCounting(q, key, delta.create === true, plan.incrKeys, scope),
+              );
+            const result = await exec<ResultSetHeader>(q.sql, q.values);
+            return { existed: delta.create ? result.insertId === 1 : rowsMatched(result) > 0 };
+          },
+          read: () => readLive(key, at),
+        });
       }),
     touch: (key, expiresAt) =>
       run('touch', async () => {

@@ -113,6 +113,21 @@ function liveData(plan: DeltaPlan, column: string, p: (value: unknown) => string
   return x;
 }
 
+/**
+ * Whether every key of `plan.readIncr` holds a number or nothing in `column`: the write's guard
+ * (see `_sql/refusal.ts`), or `undefined` when it needs none.
+ */
+function incrGuard(
+  plan: DeltaPlan,
+  column: string,
+  p: (value: unknown) => string,
+): string | undefined {
+  if (plan.readIncr.length === 0) return undefined;
+  return plan.readIncr
+    .map(([key]) => `COALESCE(jsonb_typeof(${column} -> ${p(key)}::text), 'number') = 'number'`)
+    .join(' AND ');
+}
+
 function counters(plan: DeltaPlan, column: string, p: (value: unknown) => string): string {
   return plan.incrKeys.map((key, i) => `${column} -> ${p(key)}::text AS c${i}`).join(', ');
 }
@@ -121,7 +136,8 @@ function counters(plan: DeltaPlan, column: string, p: (value: unknown) => string
  * One statement applying `delta` to a live row (`UPDATE … WHERE id_hash = $1 AND expires_at > now`),
  * or, for a delta marked `create`, inserting the row or replacing an expired one
  * (`INSERT … ON CONFLICT DO UPDATE` choosing per row whether the old one was live).
- * Returns one row when something was written, with `c0…` holding the counters.
+ * Returns one row when something was written, with `c0…` holding the counters; none when the row
+ * is missing or a key of `plan.readIncr` holds something other than a number (the guard).
  */
 export function pgWrite(
   n: PgNames,
@@ -144,8 +160,9 @@ export function pgWrite(
       `expires_at = LEAST(${$exp}::bigint, COALESCE(absolute_expires_at, ${$exp}::bigint))`,
     );
     const returning = plan.incrKeys.length > 0 ? counters(plan, 'data', p) : '1 AS ok';
+    const guard = incrGuard(plan, 'data', p);
     return {
-      text: `UPDATE ${n.table} SET ${sets.join(', ')} WHERE id_hash = $1 AND expires_at > ${$now}::bigint RETURNING ${returning}`,
+      text: `UPDATE ${n.table} SET ${sets.join(', ')} WHERE id_hash = $1 AND expires_at > ${$now}::bigint${guard === undefined ? '' : ` AND ${guard}`} RETURNING ${returning}`,
       values,
     };
   }
@@ -170,13 +187,14 @@ export function pgWrite(
     pick(delta.meta === undefined ? 's.meta' : 'EXCLUDED.meta', 'meta'),
     pick(`LEAST(${$exp}::bigint, COALESCE(s.absolute_expires_at, ${$exp}::bigint))`, 'expires_at'),
   ];
+  const guard = incrGuard(plan, 's.data', p);
   const returning = ['(SELECT live FROM prior) AS prior_live', `s.xmax::text <> '0' AS updated`];
   if (plan.incrKeys.length > 0) returning.push(counters(plan, 's.data', p));
   return {
     text: `WITH prior AS (SELECT expires_at > ${$now}::bigint AS live FROM ${n.table} WHERE id_hash = $1)
 INSERT INTO ${n.table} AS s (id_hash, data, created_at, expires_at, absolute_expires_at, user_id, meta)
 VALUES (${insertValues.join(', ')})
-ON CONFLICT (id_hash) DO UPDATE SET ${updates.join(', ')}
+ON CONFLICT (id_hash) DO UPDATE SET ${updates.join(', ')}${guard === undefined ? '' : `\nWHERE NOT (${live}) OR (${guard})`}
 RETURNING ${returning.join(', ')}`,
     values,
   };

@@ -21,6 +21,7 @@ import { withDeadline } from '../_shared/deadline.js';
 import { sqlCheck } from '../_sql/check.js';
 import { sqlDeadline } from '../_sql/deadline.js';
 import { planDelta } from '../_sql/delta-plan.js';
+import { writeGuarded } from '../_sql/refusal.js';
 import { gcLoop } from '../_sql/gc.js';
 import {
   DEFAULT_TABLE,
@@ -184,26 +185,37 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
   const run = <T>(op: string, fn: () => Promise<T>): Promise<T> => withDeadline(deadline, op, fn);
   const now = (): number => Math.floor(clock.now());
 
+  async function readLive(key: string, at: number): Promise<StoreRecord | undefined> {
+    const { rows } = await query(sql.get, [key, at]);
+    return rows[0] === undefined ? undefined : toRecord(rows[0] as SessionRow);
+  }
+
   const store: Store = {
     name: STORE_NAME,
     timeoutMs: timeout,
-    get: (key) =>
-      run('get', async (): Promise<StoreRecord | undefined> => {
-        const { rows } = await query(sql.get, [key, now()]);
-        return rows[0] === undefined ? undefined : toRecord(rows[0] as SessionRow);
-      }),
+    get: (key) => run('get', () => readLive(key, now())),
     write: (key, delta: Delta, expiresAt) =>
-      run('write', async (): Promise<WriteResult> => {
+      run('write', (): Promise<WriteResult> => {
         const plan = planDelta(delta);
-        const q = pgWrite(names, key, delta, plan, Math.floor(expiresAt), now());
-        const { rows } = await query(q.text, q.values);
-        const row = rows[0];
-        if (row === undefined) return { existed: false };
-        const existed = delta.create
-          ? row['updated'] === true && row['prior_live'] !== false
-          : true;
-        if (plan.incrKeys.length === 0) return { existed };
-        return { existed, counters: countersOf(plan.incrKeys, row) };
+        const at = now();
+        const until = Math.floor(expiresAt);
+        return writeGuarded({
+          plan,
+          delta,
+          expiresAt: until,
+          now: at,
+          async write() {
+            const q = pgWrite(names, key, delta, plan, until, at);
+            const row = (await query(q.text, q.values)).rows[0];
+            if (row === undefined) return undefined;
+            const existed = delta.create
+              ? row['updated'] === true && row['prior_live'] !== false
+              : true;
+            if (plan.incrKeys.length === 0) return { existed };
+            return { existed, counters: countersOf(plan.incrKeys, row) };
+          },
+          read: () => readLive(key, at),
+        });
       }),
     touch: (key, expiresAt) =>
       run('touch', async () => {

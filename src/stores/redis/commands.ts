@@ -10,9 +10,18 @@ import { TesseraError } from '../../core/errors.js';
 import { bounded } from '../../core/store-call.js';
 import type { LuaScript } from './scripts.js';
 
+/**
+ * Options of one node-redis command: an abort signal, which drops the command if it is not yet
+ * written to a socket (`abortSignal` since v5, `signal` in v4).
+ */
+export interface NodeRedisCommandOptions {
+  abortSignal?: AbortSignal;
+  signal?: AbortSignal;
+}
+
 /** A node-redis client (`createClient`, v4 to v6), as far as the store uses it. */
 export interface NodeRedisClientLike {
-  sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
+  sendCommand(args: ReadonlyArray<string>, options?: NodeRedisCommandOptions): Promise<unknown>;
   readonly isReady: boolean;
   close?(): Promise<void>;
   quit?(): Promise<unknown>;
@@ -31,6 +40,7 @@ export interface NodeRedisClusterLike {
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
     args: string[],
+    options?: NodeRedisCommandOptions,
   ): Promise<unknown>;
   readonly masters: ReadonlyArray<NodeRedisShardLike>;
   nodeClient(node: NodeRedisShardLike): Promise<NodeRedisClientLike>;
@@ -42,7 +52,11 @@ export interface NodeRedisClusterLike {
 
 /** A node-redis sentinel client (`createSentinel`), as far as the store uses it. */
 export interface NodeRedisSentinelLike {
-  sendCommand(isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  sendCommand(
+    isReadonly: boolean | undefined,
+    args: string[],
+    options?: NodeRedisCommandOptions,
+  ): Promise<unknown>;
   getMasterNode(): unknown;
   readonly isReady: boolean;
   close?(): Promise<void>;
@@ -68,6 +82,11 @@ export interface RedisCommands {
   masters(): Promise<NodeCommand[]>;
   /** Closes the client when the store created it; leaves a client it was given alone. */
   close(): Promise<void>;
+  /**
+   * The same layer with `signal` on every command, for drivers that drop a command not yet
+   * written when its signal aborts (node-redis). Absent for ioredis, which cannot.
+   */
+  withSignal?(signal: AbortSignal): RedisCommands;
 }
 
 /** Options of {@link redisCommands}. */
@@ -80,6 +99,8 @@ export interface RedisCommandsOptions {
   maxInFlight?: number;
   /** Resolves once a client the store created is first ready (or stopped waiting for it). */
   ready?: Promise<void>;
+  /** Called once as the store starts closing a client it created. */
+  onClose?: () => void;
 }
 
 const isIoRedis = (c: RedisClient): c is IoRedis | IoRedisCluster =>
@@ -124,6 +145,15 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
    * (node-redis Sentinel, for one, keeps calls while it looks for a master).
    */
   function start<T>(call: () => Promise<T>): Promise<T> {
+    const down = disconnected();
+    if (down !== undefined) {
+      return Promise.reject(
+        new TesseraError(
+          'STORE_UNAVAILABLE',
+          `The redis store's client is not connected to Redis (${down}); calls fail at once until it reconnects by itself.`,
+        ),
+      );
+    }
     if (inFlight >= maxInFlight) {
       return Promise.reject(
         new TesseraError(
@@ -143,7 +173,22 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
     pending.then(settled, settled);
     return pending;
   }
-  let send: (args: readonly string[], key?: string) => Promise<unknown>;
+  /**
+   * Why the client cannot take a call now (it knows it is disconnected), or `undefined`. A call
+   * then fails at once, rather than waiting in a driver's queue until the deadline: the outcome
+   * of a call that timed out is unknown, while one refused here surely changed nothing. Reading
+   * the driver's own state never delays its reconnection, which needs no call to go on.
+   */
+  const disconnected = (): string | undefined => {
+    if (isIoRedis(client)) {
+      // `wait`: a lazy client, which the first call connects (it is refused by the driver if
+      // it has no offline queue, as ioredis's Cluster does with its nodes).
+      const status = client.status;
+      return status === 'ready' || status === 'wait' ? undefined : `status ${status}`;
+    }
+    return client.isReady ? undefined : 'not ready';
+  };
+  let send: Send;
   let masters: () => Promise<NodeCommand[]>;
   let isCluster = false;
   let close: () => Promise<void>;
@@ -168,46 +213,53 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
     };
   } else {
     // No per-command `timeout` for node-redis: it bounds only the wait before a command is
-    // written, never the reply, so it would be a second timer beside the store's deadline.
+    // written, never the reply, so it would be a second timer beside the store's deadline. The
+    // deadline aborts instead (see `withSignal`): node-redis Sentinel holds a command while it
+    // looks for a new master and sends it once it has one, so without the abort a call that
+    // already ended in STORE_TIMEOUT would still be applied, seconds later.
+    const opts = (signal: AbortSignal | undefined): NodeRedisCommandOptions | undefined =>
+      signal === undefined ? undefined : { abortSignal: signal, signal };
     if (isNodeCluster(client)) {
       isCluster = true;
-      send = (args, key) => start(() => client.sendCommand(key, false, [...args]));
+      send = (args, key, signal) =>
+        start(() => client.sendCommand(key, false, [...args], opts(signal)));
       masters = async () => {
         const nodes = sortByAddress(client.masters, (m) => `${m.host}:${m.port}`);
         const clients = await Promise.all(nodes.map((m) => client.nodeClient(m)));
         return clients.map((c) => (args: readonly string[]) => start(() => c.sendCommand(args)));
       };
     } else if (isNodeSentinel(client)) {
-      send = (args) => start(() => client.sendCommand(false, [...args]));
-      masters = async () => [send];
+      send = (args, _key, signal) =>
+        start(() => client.sendCommand(false, [...args], opts(signal)));
+      masters = async () => [(args) => send(args, undefined, undefined)];
     } else {
       const c = client;
-      send = (args) => start(() => c.sendCommand(args));
-      masters = async () => [send];
+      send = (args, _key, signal) => start(() => c.sendCommand(args, opts(signal)));
+      masters = async () => [(args) => send(args, undefined, undefined)];
     }
     close = () => closeNodeRedis(client, closeTimeoutMs);
   }
 
   const ready = options.ready;
   let closing: Promise<void> | undefined;
-  const sendReady =
+  const sendReady: Send =
     ready === undefined
       ? send
-      : async (args: readonly string[], key?: string) => {
+      : async (args, key, signal) => {
           await ready;
-          return send(args, key);
+          return send(args, key, signal);
         };
 
-  return {
+  const layer = (signal: AbortSignal | undefined): RedisCommands => ({
     isCluster,
-    send: sendReady,
+    send: (args, key) => sendReady(args, key, signal),
     async run(script, keys, args) {
       const tail = [String(keys.length), ...keys, ...args];
       try {
-        return await sendReady(['EVALSHA', script.sha, ...tail], keys[0]);
+        return await sendReady(['EVALSHA', script.sha, ...tail], keys[0], signal);
       } catch (error) {
         if (replyCode(error) !== 'NOSCRIPT') throw error;
-        return sendReady(['EVAL', script.source, ...tail], keys[0]);
+        return sendReady(['EVAL', script.source, ...tail], keys[0], signal);
       }
     },
     async masters() {
@@ -217,10 +269,20 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
     close() {
       // Idempotent: a manager closes its store, and so may the code that created both.
       if (!options.isOwned) return Promise.resolve();
+      if (closing === undefined) options.onClose?.();
       return (closing ??= close());
     },
-  };
+    ...(isIoRedis(client) ? {} : { withSignal: (next: AbortSignal) => layer(next) }),
+  });
+  return layer(undefined);
 }
+
+/** Sends one command: `key` routes it in a cluster, `signal` drops it if not yet written. */
+type Send = (
+  args: readonly string[],
+  key: string | undefined,
+  signal: AbortSignal | undefined,
+) => Promise<unknown>;
 
 async function closeNodeRedis(
   c: { close?(): Promise<unknown>; quit?(): Promise<unknown>; destroy?(): unknown },

@@ -45,14 +45,24 @@ async function load(
   );
 }
 
-/**
- * Creates a client for `target`. `ready` resolves once the client is first ready, or after
- * `connectTimeout` (the client goes on reconnecting; commands fail fast meanwhile); it never rejects.
- */
+/** A client the store created, and what the store needs to know of its start. */
+export interface RedisConnection {
+  client: RedisClient;
+  /**
+   * Resolves once the first connection attempt ended: the client is ready, its first attempt
+   * failed (it goes on reconnecting by itself; calls fail at once meanwhile), or `connectTimeout`
+   * passed. Never rejects.
+   */
+  ready: Promise<void>;
+  /** Stops trying to connect again (before the store closes the client). */
+  stop: () => void;
+}
+
+/** Creates a client for `target` (see {@link RedisConnection}). */
 export async function connectRedis(
   target: RedisTarget,
   options: RedisConnectOptions,
-): Promise<{ client: RedisClient; ready: Promise<void> }> {
+): Promise<RedisConnection> {
   const loaded = await load(options.driver);
   const client =
     loaded.driver === 'ioredis'
@@ -81,18 +91,36 @@ export async function connectRedis(
     clearTimeout(timer);
     resolveReady();
   };
+  // A first attempt that failed ends the wait: the client now knows it is disconnected.
+  emitter.once('error', settle);
+  let isStopped = false;
+  let retry: NodeJS.Timeout | undefined;
   if (loaded.driver === 'redis') {
-    // node-redis connects on request; the promise settles on the first success or a fatal error.
-    (client as unknown as { connect(): Promise<unknown> })
-      .connect()
-      .then(settle, (error: unknown) => {
+    // node-redis connects on request. Its promise settles on the first success, or rejects when
+    // the client gave up: a cluster that reached no seed node, a sentinel set that named no
+    // master, is then closed for good, so the store asks it to connect again until it is closed.
+    const node = client as unknown as { connect(): Promise<unknown>; readonly isOpen?: boolean };
+    const connect = (attempt: number): void => {
+      node.connect().then(settle, (error: unknown) => {
         settle();
         report(error);
+        if (isStopped || node.isOpen === true) return;
+        retry = setTimeout(() => connect(attempt + 1), backoff(attempt + 1));
+        retry.unref();
       });
+    };
+    connect(0);
   } else {
     emitter.once('ready', settle);
   }
-  return { client, ready };
+  return {
+    client,
+    ready,
+    stop: () => {
+      isStopped = true;
+      clearTimeout(retry);
+    },
+  };
 }
 
 const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.max(attempt - 1, 0), 1000);

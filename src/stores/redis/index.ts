@@ -60,8 +60,9 @@ export interface RedisStoreOptions {
    */
   commandTimeout?: number;
   /**
-   * How long a client the store created may take to connect: calls wait for it meanwhile (within
-   * their own `commandTimeout`), then fail fast until it is connected.
+   * How long a client the store created may take to connect. Calls made meanwhile wait for its
+   * first attempt (within their own `commandTimeout`); once that failed, and whenever the client
+   * knows it is disconnected, calls fail at once with `STORE_UNAVAILABLE` until it reconnects.
    * @default 5000
    */
   connectTimeout?: number;
@@ -157,8 +158,14 @@ function openRedisStore(options: RedisStoreOptions): { store: Store; opening: Pr
       connectTimeout,
       onError,
       ...(options.clientOptions === undefined ? {} : { clientOptions: options.clientOptions }),
-    }).then(({ client, ready }) =>
-      redisCommands(client, { closeTimeoutMs: timeoutMs, isOwned: true, ready, maxInFlight }),
+    }).then(({ client, ready, stop }) =>
+      redisCommands(client, {
+        closeTimeoutMs: timeoutMs,
+        isOwned: true,
+        ready,
+        maxInFlight,
+        onClose: stop,
+      }),
     );
     // A failed import surfaces on the first call; keep it from being an unhandled rejection meanwhile.
     opening.catch(() => undefined);

@@ -53,9 +53,19 @@ export interface RedisOperationsSettings {
 export function redisOperations(settings: RedisOperationsSettings): Store {
   const { name, use, timeoutMs, prefix, clock, onError } = settings;
   const deadline: Deadline = { store: name, timeoutMs, setting: '`commandTimeout`', classify };
-  /** Runs `op` within the call's one deadline (`commandTimeout`). */
+  /**
+   * Runs `op` within the call's one deadline (`commandTimeout`). When the deadline passes, the
+   * commands the driver has not written yet are dropped (node-redis), so a call that ended in
+   * STORE_TIMEOUT is not applied later by a driver that held it (see `commands.ts`).
+   */
   const guard = <T>(op: string, run: (c: RedisCommands) => Promise<T>): Promise<T> =>
-    withDeadline(deadline, op, async () => run(await use()));
+    withDeadline(deadline, op, async (scope) => {
+      const c = await use();
+      if (c.withSignal === undefined) return run(c);
+      const abort = new AbortController();
+      scope.onAbandon(() => abort.abort());
+      return run(c.withSignal(abort.signal));
+    });
   const inline = (c: RedisCommands): boolean => !c.isCluster;
 
   const store: Store = {

@@ -88,6 +88,20 @@ function liveData(plan: DeltaPlan, column: string, values: unknown[]): string {
   return pairs.length === 0 ? x : `json_set(${x}, ${pairs.join(', ')})`;
 }
 
+/**
+ * Whether every key of `plan.readIncr` holds a number or nothing in `column`: the write's guard
+ * (see `_sql/refusal.ts`), or `undefined` when it needs none. Pushes its parameters.
+ */
+function incrGuard(plan: DeltaPlan, column: string, values: unknown[]): string | undefined {
+  if (plan.readIncr.length === 0) return undefined;
+  return plan.readIncr
+    .map(([key]) => {
+      values.push(jsonPath(key));
+      return `COALESCE(json_type(${column}, ?), 'integer') IN ('integer', 'real')`;
+    })
+    .join(' AND ');
+}
+
 function returning(plan: DeltaPlan, values: unknown[]): string {
   if (plan.incrKeys.length === 0) return 'RETURNING 1 AS ok';
   values.push(...plan.incrKeys.map(jsonPath));
@@ -97,7 +111,8 @@ function returning(plan: DeltaPlan, values: unknown[]): string {
 /**
  * One statement applying `delta` to the live row, or for a delta marked `create` inserting it or
  * replacing an expired one (INSERT … ON CONFLICT DO UPDATE choosing per row). Returns one row when
- * something was written, with `c0…` holding the counters.
+ * something was written, with `c0…` holding the counters; none when the row is missing or a key of
+ * `plan.readIncr` holds something other than a number (the guard).
  */
 export function liteWrite(
   table: string,
@@ -116,9 +131,10 @@ export function liteWrite(
     sets.push(...ownerSets(delta, values));
     sets.push('expires_at = MIN(?, COALESCE(absolute_expires_at, ?))');
     values.push(exp, exp, key, at);
+    const guard = incrGuard(plan, 'data', values);
     const tail = returning(plan, values);
     return {
-      sql: `UPDATE ${t} SET ${sets.join(', ')} WHERE id_hash = ? AND expires_at > ? ${tail}`,
+      sql: `UPDATE ${t} SET ${sets.join(', ')} WHERE id_hash = ? AND expires_at > ?${guard === undefined ? '' : ` AND ${guard}`} ${tail}`,
       values,
     };
   }
@@ -148,10 +164,15 @@ export function liteWrite(
     v.push(exp, exp);
     return 'MIN(?, COALESCE(s.absolute_expires_at, ?))';
   });
+  let where = '';
+  if (plan.readIncr.length > 0) {
+    values.push(at);
+    where = ` WHERE s.expires_at <= ? OR (${incrGuard(plan, 's.data', values)!})`;
+  }
   const tail = returning(plan, values);
   return {
     sql: `INSERT INTO ${t} AS s (id_hash, data, created_at, expires_at, absolute_expires_at, user_id, meta) VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id_hash) DO UPDATE SET ${updates.join(', ')} ${tail}`,
+ON CONFLICT (id_hash) DO UPDATE SET ${updates.join(', ')}${where} ${tail}`,
     values,
   };
 }

@@ -28,12 +28,12 @@ import {
   type GcResult,
   type Store,
   type StoreRecord,
-  type WriteResult,
 } from '../../core/store.js';
 import { callFailure } from '../_shared/deadline.js';
 import { sqlCheck } from '../_sql/check.js';
 import { sqlDeadline } from '../_sql/deadline.js';
 import { planDelta } from '../_sql/delta-plan.js';
+import { writeGuarded } from '../_sql/refusal.js';
 import { gcLoop } from '../_sql/gc.js';
 import {
   DEFAULT_TABLE,
@@ -153,11 +153,11 @@ function sqliteStoreOn(
   }
 
   /** Runs one operation, turning a failure into a store error (a busy file, a full disk, …). */
-  async function run<T>(op: string, fn: () => T): Promise<T> {
+  async function run<T>(op: string, fn: () => T | Promise<T>): Promise<T> {
     try {
       if (closed) throw new TesseraError('STORE_UNAVAILABLE', 'The sqlite store is closed.');
       if (db === undefined) await ready();
-      return fn();
+      return await fn();
     } catch (error) {
       throw callFailure(deadline, op, error);
     }
@@ -179,29 +179,41 @@ function sqliteStoreOn(
       })
       .immediate();
 
+  const readLive = (key: string, at: number): StoreRecord | undefined => {
+    const row = prepare(sql.get).get(key, liteNumber(at)) as SessionRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  };
+
   const store: Store = {
     name: STORE_NAME,
     // The busy timeout bounds every call (see the module comment): no timer of the manager's.
     ...(busyTimeoutMs === undefined ? {} : { timeoutMs: busyTimeoutMs }),
-    get: (key) =>
-      run('get', (): StoreRecord | undefined => {
-        const row = prepare(sql.get).get(key, liteNumber(now())) as SessionRow | undefined;
-        return row === undefined ? undefined : toRecord(row);
-      }),
+    get: (key) => run('get', () => readLive(key, now())),
     write: (key, delta: Delta, expiresAt) =>
-      run('write', (): WriteResult => {
+      run('write', () => {
         const plan = planDelta(delta);
         const at = now();
-        const q = liteWrite(table, key, delta, plan, Math.floor(expiresAt), at);
-        let existed: boolean;
-        let row: Record<string, unknown> | undefined;
-        if (delta.create) ({ existed, row } = create(key, q.sql, q.values, at));
-        else {
-          row = prepare(q.sql).get(...q.values) as Record<string, unknown> | undefined;
-          existed = row !== undefined;
-        }
-        if (row === undefined || plan.incrKeys.length === 0) return { existed };
-        return { existed, counters: countersOf(plan.incrKeys, row) };
+        const until = Math.floor(expiresAt);
+        return writeGuarded({
+          plan,
+          delta,
+          expiresAt: until,
+          now: at,
+          async write() {
+            const q = liteWrite(table, key, delta, plan, until, at);
+            let existed: boolean;
+            let row: Record<string, unknown> | undefined;
+            if (delta.create) ({ existed, row } = create(key, q.sql, q.values, at));
+            else {
+              row = prepare(q.sql).get(...q.values) as Record<string, unknown> | undefined;
+              existed = row !== undefined;
+            }
+            if (row === undefined) return undefined;
+            if (plan.incrKeys.length === 0) return { existed };
+            return { existed, counters: countersOf(plan.incrKeys, row) };
+          },
+          read: async () => readLive(key, at),
+        });
       }),
     touch: (key, expiresAt) =>
       run('touch', () => {
