@@ -294,6 +294,27 @@ describe('migrateExpressSession: failures and other adapters', () => {
       failing ? Promise.reject(new Error('legacy store down')) : Promise.resolve(sessions[sid]),
     destroy: (sid) => Promise.resolve(void delete sessions[sid]),
   });
+  /** One visit with an old cookie for `sid`, through the Fetch adapter, answering the session's cart. */
+  const visitWithOldCookie = async (
+    sessions: Record<string, Record<string, unknown>>,
+    sid: string,
+    options: Partial<Parameters<typeof migrateExpressSession<Data>>[1]> = {},
+    answer: (s: Session<Data>) => Promise<unknown> = async (s) => ({
+      cart: (await s.get('cart')) ?? null,
+    }),
+  ): Promise<Response> => {
+    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
+      secret: SECRET,
+      source: memorySource(sessions),
+      ...options,
+    });
+    const handler = withSessions(manager, async (_request, s) => Response.json(await answer(s)));
+    return handler(
+      new Request('http://app.test/', {
+        headers: { cookie: `connect.sid=${await signed(sid)}` },
+      }),
+    );
+  };
 
   it('an old store that fails answers 503 with no cookie, and the old session stays', async () => {
     const sessions = { old1: { cart: ['x'] } };
@@ -315,36 +336,14 @@ describe('migrateExpressSession: failures and other adapters', () => {
     const sessions: Record<string, Record<string, unknown>> = {
       old2: { cart: ['pen'], cookie: { expires: null } },
     };
-    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
-      secret: SECRET,
-      source: memorySource(sessions),
-    });
-    const handler = withSessions(manager, async (_request, s) =>
-      Response.json({ cart: (await s.get('cart')) ?? null }),
-    );
-    const response = await handler(
-      new Request('http://app.test/', {
-        headers: { cookie: `connect.sid=${await signed('old2')}` },
-      }),
-    );
+    const response = await visitWithOldCookie(sessions, 'old2');
     expect(await response.json()).toEqual({ cart: ['pen'] });
     expect(response.headers.getSetCookie().some((line) => line.startsWith('sid='))).toBe(true);
     expect(sessions['old2']).toBeUndefined();
   });
 
   it('an old session its store no longer has is not carried over', async () => {
-    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
-      secret: SECRET,
-      source: memorySource({}),
-    });
-    const handler = withSessions(manager, async (_request, s) =>
-      Response.json({ cart: (await s.get('cart')) ?? null }),
-    );
-    const response = await handler(
-      new Request('http://app.test/', {
-        headers: { cookie: `connect.sid=${await signed('old3')}` },
-      }),
-    );
+    const response = await visitWithOldCookie({}, 'old3');
     expect(await response.json()).toEqual({ cart: null });
     expect(response.headers.getSetCookie()).toEqual([expect.stringMatching(/^connect\.sid=;/)]);
   });
@@ -354,18 +353,7 @@ describe('migrateExpressSession: failures and other adapters', () => {
     const sessions: Record<string, Record<string, unknown>> = {
       old4: { cart: ['tea'], cookie: { originalMaxAge: week, expires: new Date(0).toISOString() } },
     };
-    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
-      secret: SECRET,
-      source: memorySource(sessions),
-    });
-    const handler = withSessions(manager, async (_request, s) =>
-      Response.json({ cart: (await s.get('cart')) ?? null }),
-    );
-    const response = await handler(
-      new Request('http://app.test/', {
-        headers: { cookie: `connect.sid=${await signed('old4')}` },
-      }),
-    );
+    const response = await visitWithOldCookie(sessions, 'old4');
     // The stamp says 1970, the store says live: the store wins.
     expect(await response.json()).toEqual({ cart: ['tea'] });
     const ours = response.headers.getSetCookie().find((line) => line.startsWith('sid='));
@@ -378,16 +366,11 @@ describe('migrateExpressSession: failures and other adapters', () => {
     const sessions: Record<string, Record<string, unknown>> = {
       old5: { cart: ['x'], __secret: 1, constructor: 2, prototype: 3 },
     };
-    const manager = migrateExpressSession(createSessionManager<Data>({ store: probeStore() }), {
-      secret: SECRET,
-      source: memorySource(sessions),
-      onError: (e) => errors.push(e),
-    });
-    const handler = withSessions(manager, async (_request, s) => Response.json(await s.all()));
-    const response = await handler(
-      new Request('http://app.test/', {
-        headers: { cookie: `connect.sid=${await signed('old5')}` },
-      }),
+    const response = await visitWithOldCookie(
+      sessions,
+      'old5',
+      { onError: (e) => errors.push(e) },
+      (s) => s.all(),
     );
     expect(await response.json()).toEqual({ cart: ['x'] });
     expect(errors).toEqual([

@@ -5,6 +5,7 @@
  */
 import type { ResponseHeaders, SessionData, SessionManager, Store } from '../../src/index.js';
 import { request, setCookieValue } from './requests.js';
+import { STORE_METHODS } from './spy-store.js';
 
 /**
  * How the armed call fails: `error` (refused before reaching the store), `hang` (never reaches
@@ -14,19 +15,6 @@ import { request, setCookieValue } from './requests.js';
 export type Fault = 'error' | 'hang' | 'late';
 export const FAULTS: readonly Fault[] = ['error', 'hang', 'late'];
 
-const METHODS = [
-  'get',
-  'write',
-  'touch',
-  'destroy',
-  'rename',
-  'byUser',
-  'destroyByUser',
-  'count',
-  'scan',
-  'gc',
-  'check',
-] as const;
 
 /** A store that fails one chosen call. */
 export interface FaultyStore extends Store {
@@ -67,7 +55,7 @@ export function faultyStore(inner: Store): FaultyStore {
     },
   };
   if (inner.hasKeyExpiry) wrapper['hasKeyExpiry'] = true;
-  for (const method of METHODS) {
+  for (const method of STORE_METHODS) {
     const fn = inner[method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
     if (fn === undefined) continue;
     wrapper[method] = (...args: unknown[]): Promise<unknown> => {

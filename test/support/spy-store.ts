@@ -18,7 +18,8 @@ export type SpyStore = Store & {
   mode: 'ok' | 'fail' | 'hang';
 };
 
-const METHODS = [
+/** Every method of the store contract a wrapper passes on (the required and the optional ones). */
+export const STORE_METHODS = [
   'get',
   'write',
   'touch',
@@ -49,7 +50,7 @@ export function spyStore(inner: Store): SpyStore {
     },
     close: () => inner.close(),
   } as unknown as SpyStore;
-  for (const method of METHODS) {
+  for (const method of STORE_METHODS) {
     const fn = inner[method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
     if (!fn) continue;
     (spy as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
