@@ -136,14 +136,14 @@ describe.skipIf(skip).each([
           // still naming the dead master after 45 s). This test is about the client, not about
           // Sentinel's elections: past 15 s without a promotion, one sentinel is asked to fail over.
           if (!isForced && Date.now() - killedAt > 15_000) {
-            const named = (await sentinelSays(sentinelPorts[0]!, [
+            const named = (await sentinelSays(sentinelPorts[0], [
               'GET-MASTER-ADDR-BY-NAME',
               NAME,
             ])) as string[] | undefined;
             if (named?.[1] === String(masterPort)) {
               isForced = true;
               console.warn('[tessera] the sentinels elected no new master in 15 s: forcing it');
-              await sentinelSays(sentinelPorts[0]!, ['FAILOVER', NAME]);
+              await sentinelSays(sentinelPorts[0], ['FAILOVER', NAME]);
             }
           }
           const calls = await Promise.all(
