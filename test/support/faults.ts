@@ -15,7 +15,6 @@ import { STORE_METHODS } from './spy-store.js';
 export type Fault = 'error' | 'hang' | 'late';
 export const FAULTS: readonly Fault[] = ['error', 'hang', 'late'];
 
-
 /** A store that fails one chosen call. */
 export interface FaultyStore extends Store {
   /** Calls made so far (of the methods above). */
