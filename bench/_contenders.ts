@@ -96,7 +96,7 @@ export const CONTENDERS: readonly Contender[] = [
     framework: 'Express',
     store: 'redis',
     bare: 'bare-express',
-    needsFiles: ['src/stores/redis.ts', 'src/adapters/express.ts'],
+    needsFiles: ['src/stores/redis/index.ts', 'src/adapters/express.ts'],
     needsRedis: true,
     redisCommands: true,
     lostUpdates: true,
@@ -117,7 +117,7 @@ export const CONTENDERS: readonly Contender[] = [
     framework: 'node:http',
     store: 'cookie',
     bare: 'bare-node',
-    needsFiles: ['src/stores/cookie.ts'],
+    needsFiles: ['src/stores/cookie/index.ts'],
   },
   {
     id: 'iron-session',

@@ -31,12 +31,15 @@ export function applyHeaders<Target>(
   headers: ResponseHeaders,
 ): void {
   if (headers.length === 0) return;
-  let setsCookie: boolean | undefined;
   for (const [name, value] of headers) {
     if (name === 'set-cookie' || name === 'vary') ops.append(target, name, value);
-    else if (name === 'cache-control') {
-      setsCookie ??= headers.some(([n]) => n === 'set-cookie');
-      if (setsCookie || !ops.has(target, name)) ops.set(target, name, value);
-    } else ops.set(target, name, value);
+    else if (name !== 'cache-control' || setsCookie(headers) || !ops.has(target, name))
+      ops.set(target, name, value);
   }
+}
+
+/** Whether `headers` set (or clear) a cookie. */
+export function setsCookie(headers: ResponseHeaders): boolean {
+  for (let i = 0; i < headers.length; i++) if (headers[i]![0] === 'set-cookie') return true;
+  return false;
 }

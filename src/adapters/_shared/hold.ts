@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { isTesseraError } from '../../core/errors.js';
 import type { ResponseHeaders, SessionManager } from '../../core/manager/index.js';
 import type { Session, SessionData } from '../../core/session/index.js';
-import { applyHeaders, type HeaderOps } from './headers.js';
+import { applyHeaders, setsCookie, type HeaderOps } from './headers.js';
 
 /** What answers a request whose session could not be committed, as {@link sendError} does. */
 export type CommitFailed = (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
@@ -211,7 +211,10 @@ function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[])
     release(res, hold);
     if (headers.length === 0) return hold.writers[method].apply(res, args);
     applyHeaders(NODE_HEADERS, res, headers);
-    return hold.writers[method].apply(res, mergeSetCookie({ method, args }, headers));
+    return hold.writers[method].apply(
+      res,
+      setsCookie(headers) ? mergeSetCookie({ method, args }, headers) : args,
+    );
   }
   hold.queue = [{ method, args }];
   manager.commit(session).then(

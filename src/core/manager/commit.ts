@@ -8,11 +8,12 @@ import type { TesseraError } from '../errors.js';
 import type { CommitKind } from '../observer.js';
 import type { SessionState } from '../session/session.js';
 import type { Delta, WriteResult } from '../store.js';
+import type { ResponseHeaders } from '../transport/index.js';
 import type { ManagerContext } from './context.js';
+import { cookieHeaders, NO_HEADERS } from './headers.js';
 import { checkWrite } from './schema.js';
 
-/** Response headers a commit asks the adapter to add, as `[lower-case name, value]` pairs. */
-export type ResponseHeaders = ReadonlyArray<readonly [name: string, value: string]>;
+export type { ResponseHeaders } from '../transport/index.js';
 
 /**
  * What the cookie needs after a commit: `keep` (send nothing), `set` (send the id), `clear` (end
@@ -157,94 +158,6 @@ export async function writeSession(
     throw error;
   }
 }
-
-/**
- * Builds the headers of a finished commit: the sealed cookies, the id when `isIdSent` (the plan said
- * `set`, or the record was created), or the clearing of a dead cookie.
- */
-export function cookieHeaders(
-  ctx: ManagerContext,
-  s: SessionState,
-  isSealed: boolean,
-  isIdSent: boolean,
-): ResponseHeaders {
-  const { cookie, transports } = ctx.o;
-  const out: Array<readonly [string, string]> = [];
-  if (isSealed) {
-    for (const [name, value] of s.backend!.cookies(s.id))
-      out.push([
-        'set-cookie',
-        value === undefined
-          ? cookie.clear(s.isSecure, name)
-          : cookie.serializeNamed(name, value, s.isSecure),
-      ]);
-  } else if (isIdSent && s.id !== undefined) {
-    if (transports.cookie) out.push(['set-cookie', cookie.serialize(s.id, s.isSecure)]);
-    if (transports.header) out.push([transports.header, s.id]);
-  } else if (s.id === undefined && s.hadCookie && (s.isDestroyed || s.isLoaded)) {
-    out.push(['set-cookie', cookie.clear(s.isSecure)]);
-  }
-  if (out.length === 0) return s.wasRead ? readHeaders(ctx) : NO_HEADERS;
-  out.push(['cache-control', 'no-store'], ...varyHeaders(ctx));
-  if (s.source === 'query') out.push(['referrer-policy', 'no-referrer']);
-  return out;
-}
-
-const VARY = new WeakMap<ManagerContext, ResponseHeaders>();
-/** `Vary` for every transport the manager reads an id from: the answer depends on them. */
-function varyHeaders(ctx: ManagerContext): ResponseHeaders {
-  let vary = VARY.get(ctx);
-  if (vary === undefined) {
-    const { transports } = ctx.o;
-    const names = [
-      ...(transports.cookie ? ['Cookie'] : []),
-      ...(transports.header === undefined ? [] : [transports.header]),
-    ];
-    vary = Object.freeze(names.map((name) => Object.freeze(['vary', name] as const)));
-    VARY.set(ctx, vary);
-  }
-  return vary;
-}
-
-const READ = new WeakMap<ManagerContext, ResponseHeaders>();
-/**
- * The headers of an answer that read the session but sets no cookie: it depends on who asked, so
- * no shared cache may keep it (`private, no-store`, which adapters set only when the handler set
- * no `Cache-Control` of its own) and caches must key it by the session's transports (`Vary`).
- * Built once per manager and shared.
- */
-export function readHeaders(ctx: ManagerContext): ResponseHeaders {
-  let headers = READ.get(ctx);
-  if (headers === undefined) {
-    headers = Object.freeze([
-      Object.freeze(['cache-control', 'private, no-store'] as const),
-      ...varyHeaders(ctx),
-    ]);
-    READ.set(ctx, headers);
-  }
-  return headers;
-}
-
-/**
- * The headers a response must carry even when the session is not committed (a failed handler or
- * commit): what already happened in the store. A new id already stored (a login or regenerate
- * that failed at a later step) is sent, so the client keeps a working session; a destroyed
- * session's cookie is cleared. Pending changes are not written. A sealed session stores nothing
- * until its cookies are sent, so it needs none. An answer that read the session gets
- * {@link readHeaders}.
- */
-export function settledHeaders(ctx: ManagerContext, s: SessionState): ResponseHeaders {
-  // A commit that finished gave the answer its headers already.
-  if (s.isSent) return NO_HEADERS;
-  if (s.backend !== undefined) return s.wasRead ? readHeaders(ctx) : NO_HEADERS;
-  const isIdSent = s.isIdChanged && !s.isMissing && s.id !== undefined;
-  if (!isIdSent && !(s.isDestroyed && s.hadCookie))
-    return s.wasRead ? readHeaders(ctx) : NO_HEADERS;
-  return cookieHeaders(ctx, s, false, isIdSent);
-}
-
-/** No headers: shared, frozen. */
-export const NO_HEADERS: ResponseHeaders = Object.freeze([]);
 
 /** A manager's commit, and the cheap question adapters ask before it. */
 export interface Committer {

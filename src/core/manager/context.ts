@@ -8,6 +8,7 @@ import type { SessionEventType } from '../observer.js';
 import type { SessionState } from '../session/session.js';
 import { createStoreCall, type StoreCall } from '../store-call.js';
 import type { Store } from '../store.js';
+import type { ResponseHeaders } from '../transport/index.js';
 
 /** A manager's internals, shared by its parts. */
 export interface ManagerContext {
@@ -21,11 +22,30 @@ export interface ManagerContext {
   report(error: unknown, during: string): void;
   /** Reports a session lifecycle event to the observers (no-op without `onSession`). */
   event(type: SessionEventType, count?: number): void;
+  /** `Vary` for every transport the manager reads an id from: the answer depends on them. */
+  readonly vary: ResponseHeaders;
+  /**
+   * The headers of an answer that read the session but sets no cookie: it depends on who asked, so
+   * no shared cache may keep it (`private, no-store`, which adapters set only when the handler set
+   * no `Cache-Control` of its own) and caches must key it by the session's transports (`Vary`).
+   * Built once and shared by every such answer.
+   */
+  readonly readHeaders: ResponseHeaders;
+}
+
+/** The `Vary` headers of the transports switched on. */
+function varyOf(o: ResolvedOptions): ResponseHeaders {
+  const names = [
+    ...(o.transports.cookie ? ['Cookie'] : []),
+    ...(o.transports.header === undefined ? [] : [o.transports.header]),
+  ];
+  return Object.freeze(names.map((name) => Object.freeze(['vary', name] as const)));
 }
 
 /** Builds the context of one manager. */
 export function createContext(o: ResolvedOptions, store: Store): ManagerContext {
   const { observers } = o;
+  const vary = varyOf(o);
   const onSession = observers.onSession;
   const onError = observers.onError;
   return {
@@ -53,5 +73,10 @@ export function createContext(o: ResolvedOptions, store: Store): ManagerContext 
     },
     event:
       onSession === undefined ? () => undefined : (type, count = 1) => onSession({ type, count }),
+    vary,
+    readHeaders: Object.freeze([
+      Object.freeze(['cache-control', 'private, no-store'] as const),
+      ...vary,
+    ]),
   };
 }

@@ -39,6 +39,9 @@ export interface TransportOptions {
   query?: string | false | undefined;
 }
 
+/** Response headers the manager asks the adapter to add, as `[lower-case name, value]` pairs. */
+export type ResponseHeaders = ReadonlyArray<readonly [name: string, value: string]>;
+
 /** Transports resolved at start-up. */
 export interface Transports {
   readonly cookie: boolean;

@@ -146,13 +146,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     isLocal: true,
     hasKeyExpiry: true,
     async get(key) {
-      const entry = live(key, clock.now());
-      return entry === undefined ? undefined : toRecord(entry, clock.now());
+      const now = clock.now();
+      const entry = live(key, now);
+      return entry === undefined ? undefined : toRecord(entry, now);
     },
     async write(key, delta: Delta, expiresAt): Promise<WriteResult> {
       const now = clock.now();
       const entry = live(key, now);
-      const result = applyDelta(entry && toRecord(entry, clock.now()), delta, expiresAt, now);
+      const result = applyDelta(entry && toRecord(entry, now), delta, expiresAt, now);
       if (result === undefined) return { existed: false };
       if (result.record === undefined)
         return { existed: entry !== undefined, nonNumeric: result.nonNumeric };
