@@ -228,10 +228,12 @@ export interface Answer {
 
 /** A browser-like client: keeps the cookies it is given, follows no redirect by itself. */
 export class Client {
-  readonly cookies = new Map<string, string>();
+  readonly cookies: Map<string, string>;
   readonly base: string;
-  constructor(base: string) {
+  /** `cookies` may be shared with another client: one browser talking to two servers of one site. */
+  constructor(base: string, cookies = new Map<string, string>()) {
     this.base = base;
+    this.cookies = cookies;
   }
   cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');

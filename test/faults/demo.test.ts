@@ -83,14 +83,22 @@ const BACKENDS: Backend[] = [
   },
 ];
 
-/** A browser on the demo: JSON in, JSON out, keeping its cookies. */
+/**
+ * A browser on the demo: JSON in, JSON out, keeping its cookies. It talks to two servers of one
+ * site on one store: the one under test, whose store calls fail on demand and end at a short
+ * deadline, and a steady one with the default deadline, which sets up and checks the sessions, so
+ * that a slow call on a loaded machine fails only the request under test.
+ */
 class Browser {
   readonly client: Client;
-  constructor(base: string) {
-    this.client = new Client(base);
+  readonly target: Client;
+  constructor(steady: string, target: string) {
+    this.client = new Client(steady);
+    this.target = new Client(target, this.client.cookies);
   }
-  async call(method: string, path: string, body?: unknown) {
-    const answer = await this.client.send(
+  /** A request to the steady server, or with `onTarget` to the one under test. */
+  async call(method: string, path: string, body?: unknown, onTarget = false) {
+    const answer = await (onTarget ? this.target : this.client).send(
       method,
       path,
       body === undefined ? {} : { 'content-type': 'application/json' },
@@ -206,33 +214,47 @@ for (const backend of BACKENDS) {
   describe.skipIf(backend.skip)(`failed store calls through the demo on ${backend.name}`, () => {
     let store: FaultyStore;
     let manager: SessionManager<DemoData>;
-    let server: Server;
+    let steady: SessionManager<DemoData>;
+    const servers: Server[] = [];
     let base: string;
+    let steadyBase: string;
 
-    beforeAll(async () => {
-      store = faultyStore(await backend.open());
-      manager = createSessionManager<DemoData>({
-        store,
-        // Short, so hung calls end quickly; a healthy call on a loaded machine takes a few ms.
-        storeTimeout: 400,
-        maxSessionsPerUser: store.byUser ? 3 : undefined,
-        gcInterval: false,
-      });
-      server = await serve(manager, 0, '127.0.0.1');
+    async function listen(on: SessionManager<DemoData>): Promise<string> {
+      const server = await serve(on, 0, '127.0.0.1');
+      servers.push(server);
       const address = server.address();
       if (address === null || typeof address === 'string') throw new Error('no port');
-      base = `http://127.0.0.1:${address.port}`;
+      return `http://127.0.0.1:${address.port}`;
+    }
+
+    beforeAll(async () => {
+      const inner = await backend.open();
+      store = faultyStore(inner);
+      const options = {
+        maxSessionsPerUser: store.byUser ? 3 : undefined,
+        gcInterval: false as const,
+      };
+      // Short, so hung calls end quickly; a healthy call on a loaded machine takes a few ms.
+      manager = createSessionManager<DemoData>({ ...options, store, storeTimeout: 400 });
+      // The same store, never armed; closed once, by `manager`.
+      steady = createSessionManager<DemoData>({
+        ...options,
+        store: { ...faultyStore(inner), close: async () => undefined },
+      });
+      base = await listen(manager);
+      steadyBase = await listen(steady);
     });
     afterAll(async () => {
-      await new Promise((resolve) => server?.close(resolve));
+      for (const server of servers) await new Promise((resolve) => server.close(resolve));
+      await steady?.close();
       await manager?.close();
     });
 
     async function world(kind: Kind): Promise<World> {
-      const w: World = { user: `u${unique()}`, client: new Browser(base), others: [] };
+      const w: World = { user: `u${unique()}`, client: new Browser(steadyBase, base), others: [] };
       if (store.byUser)
         for (let i = 0; i < 2; i++) {
-          const other = new Browser(base);
+          const other = new Browser(steadyBase, base);
           expect((await other.call('POST', '/api/login', { user: w.user })).status).toBe(200);
           w.others.push(other);
         }
@@ -248,7 +270,7 @@ for (const backend of BACKENDS) {
       const held = new Set(
         [w.client, ...w.others].map((b) => b.handle).filter((h): h is string => h !== undefined),
       );
-      for (const device of await manager.sessionsOf(w.user))
+      for (const device of await steady.sessionsOf(w.user))
         expect(held, `an orphan in the devices of ${w.user}`).toContain(device.handle);
     }
 
@@ -258,19 +280,24 @@ for (const backend of BACKENDS) {
         if (kind.needsUsers && !store.byUser)
           return ctx.skip(`the ${backend.name} store has no user index (devices answer 501)`);
         // How many store calls the request makes when nothing fails.
-        const probe = await world(kind);
-        const path = typeof kind.path === 'string' ? kind.path : await kind.path(probe);
-        const start = store.calls;
-        const healthy = await probe.client.call(kind.method, path, kind.body?.(probe));
-        expect(healthy.status).toBeLessThan(300);
-        const calls = store.calls - start;
+        let calls = 0;
+        let healthy = 0;
+        // A healthy call may still pass the short deadline on a loaded machine: try again.
+        for (let attempt = 0; attempt < 3 && !(healthy > 0 && healthy < 300); attempt++) {
+          const probe = await world(kind);
+          const path = typeof kind.path === 'string' ? kind.path : await kind.path(probe);
+          const start = store.calls;
+          healthy = (await probe.client.call(kind.method, path, kind.body?.(probe), true)).status;
+          calls = store.calls - start;
+        }
+        expect(healthy).toBeLessThan(300);
         for (let n = 1; n <= calls; n++) {
           for (const fault of FAULTS) {
             const w = await world(kind);
             const target = typeof kind.path === 'string' ? kind.path : await kind.path(w);
             const first = store.calls;
             store.arm(n, fault);
-            const answer = await w.client.call(kind.method, target, kind.body?.(w));
+            const answer = await w.client.call(kind.method, target, kind.body?.(w), true);
             store.disarm();
             const label = `${backend.name}: ${name}, call ${n} of ${calls} (${store.ops[first + n - 1]}) ${fault} → ${answer.status}`;
             expect([200, 503], label).toContain(answer.status);
