@@ -32,7 +32,7 @@ export function createSessionManager<Data extends SessionData = SessionData>(
   return createManager<Data>(options, (clock) => memoryStore({ clock }));
 }
 
-export type { SessionManager, ResponseHeaders } from './core/manager/index.js';
+export type { SessionManager, ResponseHeaders, LoadOptions } from './core/manager/index.js';
 export type { Session, SessionData, DataKey, NumberKey, LoginMeta } from './core/session/index.js';
 export type { SessionManagerOptions, SessionLimitPolicy } from './core/options.js';
 export type { CookieOptions } from './core/transport/cookie.js';

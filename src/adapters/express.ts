@@ -3,9 +3,12 @@
  * `req.session` and commits it before the response head goes out.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
+import { TesseraError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
+import { isSessionState } from '../core/session/session.js';
 import { commitBeforeHeaders } from './_shared/hold.js';
+import { compatStates, installCompat, type CompatSession } from './express-compat.js';
 import { isNodeSecure, nodeIp, NodeSessionRequest, type RequestFacts } from './_shared/request.js';
 
 /** An Express or Connect request with its session. */
@@ -31,6 +34,50 @@ export interface ExpressSessionOptions {
    * through `req.secure` and `req.ip`. @default false
    */
   trustProxy?: boolean | undefined;
+  /**
+   * `'express-session'` gives `req.session` express-session's API, for Passport, connect-flash
+   * and code written for express-session: data as properties (`req.session.userId = 'x'`,
+   * `delete req.session.cart`, each a per-key change), `regenerate`/`save`/`reload`/`destroy`
+   * with callbacks (or promises), `touch()`, `req.session.cookie.maxAge` (the session's own
+   * lifetime) and `req.sessionID`. Property reads cannot wait, so the session is loaded before
+   * the next middleware runs: one store read per request that carries a session cookie, as with
+   * express-session. tessera's own API stays one call away: {@link sessionOf}.
+   *
+   * `'tessera'` puts tessera's {@link Session} on `req.session`: loaded only when read, so a
+   * request that never touches the session costs no store call. @default 'tessera'
+   */
+  api?: 'tessera' | 'express-session' | undefined;
+}
+
+export type {
+  CompatCookie,
+  CompatMethods,
+  CompatSession,
+  SessionCallback,
+} from './express-compat.js';
+
+/** An Express or Connect request with express-session's API on `req.session`. */
+export type RequestWithCompatSession<Data extends SessionData = SessionData> = IncomingMessage & {
+  session: CompatSession<Data>;
+  readonly sessionID: string | undefined;
+};
+
+/**
+ * The tessera session of a request, in either API: with `api: 'express-session'` it gives the
+ * Promise API (`increment`, `login`, `flash`, …) behind the express-session view.
+ */
+export function sessionOf<Data extends SessionData = SessionData>(
+  req: IncomingMessage,
+): Session<Data> {
+  const session = (compatStates.get(req) ??
+    sessions.get(req) ??
+    (req as Partial<RequestWithSession>).session) as Session<Data> | undefined;
+  if (session === undefined)
+    throw new TesseraError(
+      'CONFIG',
+      'This request has no session: mount `expressSession(manager)` before the handler.',
+    );
+  return session;
 }
 
 /** What Express adds to a request (Connect adds none of it). */
@@ -130,13 +177,16 @@ export function expressSession<Data extends SessionData = SessionData>(
   options: ExpressSessionOptions = {},
 ): SessionMiddleware {
   const facts = expressFacts(options.trustProxy ?? false);
+  const api = options.api ?? 'tessera';
+  if (api !== 'tessera' && api !== 'express-session')
+    throw new TesseraError('CONFIG', 'Option `api` must be "tessera" or "express-session".');
   return (req, res, next) => {
     const view = new NodeSessionRequest(req, req, facts);
     // A state-changing request from another site goes to Express's error handling (403).
     const refusal = manager.checkRequest(view);
     if (refusal !== undefined) return next(refusal);
     const session = manager.load(view);
-    attach(req, session);
+    if (api === 'tessera') attach(req, session);
     commitBeforeHeaders(
       manager,
       session,
@@ -150,6 +200,14 @@ export function expressSession<Data extends SessionData = SessionData>(
       },
       { saveOn: savesOn },
     );
-    next();
+    if (api === 'tessera') return next();
+    const state: Session<SessionData> = session;
+    if (!isSessionState(state)) throw new TesseraError('CONFIG', 'Unknown session.');
+    installCompat(req, state);
+    // Property reads cannot wait: load first (no store call without a session cookie).
+    session.load().then(
+      () => next(),
+      (error: unknown) => next(error),
+    );
   };
 }

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   ALREADY_COMMITTED: 'The session was changed after it was committed (after the headers went out).',
   CROSS_SITE:
     'A state-changing request came from another site (Sec-Fetch-Site or Origin) and was refused.',
+  READ_ONLY:
+    'A session opened read-only (a Server Component, a WebSocket handshake) was asked to change.',
 } as const;
 
 /** A stable error code. */
@@ -50,6 +52,7 @@ export const ERROR_STATUS: Readonly<Record<TesseraErrorCode, number>> = {
   UNSUPPORTED: 501,
   ALREADY_COMMITTED: 500,
   CROSS_SITE: 403,
+  READ_ONLY: 500,
 };
 
 /**

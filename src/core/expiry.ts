@@ -33,13 +33,17 @@ export interface ExpiryPolicy {
   readonly touchWithin: number;
 }
 
-/** The idle deadline of a session used at `now`: `now + idleTimeout`, capped at the absolute one. */
+/**
+ * The idle deadline of a session used at `now`: `now + idleTimeout` (or the session's own
+ * `lifetime`), capped at the absolute one.
+ */
 export function idleDeadline(
   policy: ExpiryPolicy,
   now: number,
   absoluteExpiresAt: number | undefined,
+  lifetime: number = policy.idleTimeout,
 ): number {
-  return capExpiry(now + policy.idleTimeout, absoluteExpiresAt);
+  return capExpiry(now + lifetime, absoluteExpiresAt);
 }
 
 /** The absolute deadline of a session created at `now`, or `undefined` when there is none. */
@@ -47,9 +51,20 @@ export function absoluteDeadline(policy: ExpiryPolicy, now: number): number | un
   return policy.absoluteTimeout === undefined ? undefined : now + policy.absoluteTimeout;
 }
 
-/** Whether a read at `now` of a session with idle deadline `expiresAt` must move the deadline. */
-export function isTouchDue(policy: ExpiryPolicy, expiresAt: number, now: number): boolean {
-  return expiresAt - now <= policy.touchWithin;
+/**
+ * Whether a read at `now` of a session with idle deadline `expiresAt` must move the deadline. A
+ * session with its own `lifetime` moves it as often (`touchAfter`), or at half its lifetime when
+ * that is shorter.
+ */
+export function isTouchDue(
+  policy: ExpiryPolicy,
+  expiresAt: number,
+  now: number,
+  lifetime?: number,
+): boolean {
+  if (lifetime === undefined) return expiresAt - now <= policy.touchWithin;
+  const touchAfter = policy.idleTimeout - policy.touchWithin;
+  return expiresAt - now <= Math.max(lifetime - touchAfter, lifetime / 2);
 }
 
 /**

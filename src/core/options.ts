@@ -38,6 +38,12 @@ export interface SessionManagerOptions {
   cookie?: CookieOptions | undefined;
   /** Which transports carry the id. @default { cookie: true } */
   transport?: TransportOptions | undefined;
+  /**
+   * `false` reads the id from the cookie (and the other transports) but never sends `Set-Cookie`
+   * (beego's `EnableSetCookie: false`): the app hands the id out itself, as `session.id` after
+   * `await session.save()` or the commit. @default true
+   */
+  setCookie?: boolean | undefined;
   /** Random bytes per id, 16 to 64. @default 32 */
   idBytes?: number | undefined;
   /** A prefix for ids (letters, digits, "_" and "-"), e.g. `"sess_"`. @default '' */
@@ -88,6 +94,8 @@ export interface ResolvedOptions {
   expiry: ExpiryPolicy;
   cookie: CookieCodec;
   isPersistentCookie: boolean;
+  /** Whether commits send `Set-Cookie` (see the `setCookie` option). */
+  setCookie: boolean;
   transports: Transports;
   ids: IdScheme;
   saveNew: boolean;
@@ -114,6 +122,7 @@ const OPTION_KINDS: Record<keyof SessionManagerOptions, readonly Kind[]> = {
   touchAfter: ['number'],
   cookie: ['object'],
   transport: ['object'],
+  setCookie: ['boolean'],
   idBytes: ['number'],
   idPrefix: ['string'],
   generateId: ['function'],
@@ -186,6 +195,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     expiry: { idleTimeout, absoluteTimeout, touchWithin: idleTimeout - touchAfter },
     cookie: createCookieCodec(cookieOptions),
     isPersistentCookie: cookieOptions.maxAge !== undefined && cookieOptions.maxAge !== 'session',
+    setCookie: options.setCookie ?? true,
     transports: resolveTransports(options.transport),
     ids: createIdScheme(options),
     saveNew: options.saveNew ?? false,

@@ -329,7 +329,17 @@ function wrap<Data extends SessionData>(
     get isLoaded() {
       return inner.isLoaded;
     },
+    get isReadOnly() {
+      return inner.isReadOnly;
+    },
+    get lifetime() {
+      return inner.lifetime;
+    },
     load: after(() => inner.load()),
+    save: after(() => inner.save()),
+    reload: after(() => inner.reload()),
+    setLifetime: (ms) => inner.setLifetime(ms),
+    touch: () => inner.touch(),
     get: after((key) => inner.get(key)),
     has: after((key) => inner.has(key)),
     all: after(() => inner.all()),

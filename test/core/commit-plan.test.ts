@@ -29,6 +29,8 @@ const returning: CommitFacts = {
   source: 'cookie',
   hadCookie: true,
   backend: undefined,
+  lifetime: undefined,
+  isTouchRequested: false,
 };
 /** A new visitor: no id, nothing loaded. */
 const visitor: CommitFacts = {

@@ -53,6 +53,7 @@ describe('public types', () => {
       | 'STORE_CONFLICT'
       | 'BAD_ID'
       | 'TOO_LARGE'
+      | 'READ_ONLY'
       | 'INVALID_DATA'
       | 'TOO_MANY_SESSIONS'
       | 'UNSUPPORTED'

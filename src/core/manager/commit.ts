@@ -43,6 +43,8 @@ export type CommitFacts = Pick<
   | 'hadCookie'
   | 'backend'
   | 'id'
+  | 'lifetime'
+  | 'isTouchRequested'
 >;
 
 /** The manager's settings a plan depends on. */
@@ -82,12 +84,17 @@ export function planCommit(
   let store: CommitKind;
   if (hasDelta || (policy.saveNew && s.isMissing && !s.isDestroyed))
     store = s.isMissing ? 'create' : 'write';
-  else if (s.isLoaded && record !== undefined && isTouchDue(policy.expiry, record.expiresAt, now))
+  else if (
+    s.isLoaded &&
+    record !== undefined &&
+    (s.isTouchRequested || isTouchDue(policy.expiry, record.expiresAt, now, s.lifetime))
+  )
     store = 'touch';
   else store = 'none';
   let cookie: CookieStep;
   if (store === 'create' || s.isIdChanged || renewFirst) cookie = 'set';
-  else if (store !== 'none' && policy.isPersistentCookie) cookie = 'set';
+  else if (store !== 'none' && (policy.isPersistentCookie || s.lifetime !== undefined))
+    cookie = 'set';
   // A dead cookie (destroyed here, or naming no live session) is cleared once it is known dead.
   else if (s.id === undefined && s.hadCookie && (s.isDestroyed || s.isLoaded)) cookie = 'clear';
   else cookie = 'keep';
@@ -131,7 +138,7 @@ export async function writeSession(
   const target = ctx.storeOf(s);
   if (!s.isMissing) {
     const key = s.key!;
-    const expiresAt = idleDeadline(o.expiry, now, s.record?.absoluteExpiresAt);
+    const expiresAt = idleDeadline(o.expiry, now, s.record?.absoluteExpiresAt, s.lifetime);
     const result = await call('write', () => target.write(key, delta, expiresAt));
     if (result.existed) return { ...result, isCreated: false };
     s.forget();
@@ -140,7 +147,7 @@ export async function writeSession(
   const absoluteExpiresAt = absoluteDeadline(o.expiry, now);
   const create: Delta = { ...delta, create: true, createdAt: now };
   if (absoluteExpiresAt !== undefined) create.absoluteExpiresAt = absoluteExpiresAt;
-  const expiresAt = idleDeadline(o.expiry, now, absoluteExpiresAt);
+  const expiresAt = idleDeadline(o.expiry, now, absoluteExpiresAt, s.lifetime);
   s.created(id, {
     data: {},
     createdAt: now,
@@ -181,7 +188,7 @@ export function createCommitter(
   };
   const { onCommit, onError } = o.observers;
   const needsCommit = (s: SessionState): boolean =>
-    !s.isCommitted && planCommit(s, s.hasChanges, clock.now(), policy) !== NOTHING;
+    !s.isCommitted && !s.isReadOnly && planCommit(s, s.hasChanges, clock.now(), policy) !== NOTHING;
 
   async function run(s: SessionState): Promise<ResponseHeaders> {
     // Closed before the first await: a change made while the commit runs would be lost silently.
@@ -201,7 +208,7 @@ export function createCommitter(
     } else if (kind === 'touch') {
       const key = s.key!;
       const target = ctx.storeOf(s);
-      const expiresAt = idleDeadline(o.expiry, now, s.record?.absoluteExpiresAt);
+      const expiresAt = idleDeadline(o.expiry, now, s.record?.absoluteExpiresAt, s.lifetime);
       await call('touch', () => target.touch(key, expiresAt));
     }
     const headers = cookieHeaders(ctx, s, plan.cookie === 'sealed', isIdSent);

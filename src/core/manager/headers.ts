@@ -17,20 +17,23 @@ export function cookieHeaders(
   isSealed: boolean,
   isIdSent: boolean,
 ): ResponseHeaders {
-  const { cookie, transports } = ctx.o;
+  const { cookie, transports, setCookie } = ctx.o;
   const out: Array<readonly [string, string]> = [];
+  // A session with its own lifetime keeps a persistent cookie until its (capped) idle deadline.
+  const maxAge = s.lifetime === undefined ? undefined : cookieMaxAge(ctx, s);
   if (isSealed) {
     for (const [name, value] of s.backend!.cookies(s.id))
       out.push([
         'set-cookie',
         value === undefined
           ? cookie.clear(s.isSecure, name)
-          : cookie.serializeNamed(name, value, s.isSecure),
+          : cookie.serializeNamed(name, value, s.isSecure, maxAge),
       ]);
   } else if (isIdSent && s.id !== undefined) {
-    if (transports.cookie) out.push(['set-cookie', cookie.serialize(s.id, s.isSecure)]);
+    if (transports.cookie && setCookie)
+      out.push(['set-cookie', cookie.serialize(s.id, s.isSecure, maxAge)]);
     if (transports.header) out.push([transports.header, s.id]);
-  } else if (s.id === undefined && s.hadCookie && (s.isDestroyed || s.isLoaded)) {
+  } else if (s.id === undefined && s.hadCookie && (s.isDestroyed || s.isLoaded) && setCookie) {
     out.push(['set-cookie', cookie.clear(s.isSecure)]);
   }
   if (out.length === 0) return s.wasRead ? ctx.readHeaders : NO_HEADERS;
@@ -54,6 +57,17 @@ export function settledHeaders(ctx: ManagerContext, s: SessionState): ResponseHe
   const isIdSent = s.isIdChanged && !s.isMissing && s.id !== undefined;
   if (!isIdSent && !(s.isDestroyed && s.hadCookie)) return s.wasRead ? ctx.readHeaders : NO_HEADERS;
   return cookieHeaders(ctx, s, false, isIdSent);
+}
+
+/**
+ * The Max-Age (ms) of a session with its own lifetime: its lifetime (the cookie is sent again
+ * whenever the deadline moves), capped by the absolute deadline.
+ */
+function cookieMaxAge(ctx: ManagerContext, s: SessionState): number {
+  const lifetime = s.lifetime!;
+  const absolute = s.record?.absoluteExpiresAt;
+  if (absolute === undefined) return lifetime;
+  return Math.max(1000, Math.min(lifetime, absolute - ctx.o.clock.now()));
 }
 
 /** No headers: shared, frozen. */

@@ -20,6 +20,12 @@ export function createHost(
   return {
     codec: o.codec,
     load,
+    async save(s) {
+      const delta = await settle(s);
+      if (delta === undefined) return;
+      const result = await writeSession(ctx, s, delta, o.clock.now());
+      s.applied(delta, result.counters);
+    },
     async increment(s, key, by) {
       const delta = (await settle(s)) ?? {};
       delta.incr = { [key]: by };

@@ -18,12 +18,22 @@ import { createRenewal } from './renew.js';
 
 export type { ResponseHeaders } from './commit.js';
 
+/** Options of {@link SessionManager.load}. */
+export interface LoadOptions {
+  /**
+   * Open the session read-only: reads work, every change is refused with `READ_ONLY`, and no
+   * commit writes anything (no touch either). For places that cannot send a cookie: Server
+   * Components, WebSocket and SSE handshakes.
+   */
+  readOnly?: boolean | undefined;
+}
+
 /** The session manager. One per application; share it across requests. */
 export interface SessionManager<Data extends SessionData = SessionData> extends UserOps {
   /** The store in use. */
   readonly store: Store;
   /** The session of a request. Costs no store call: the record loads when first read. */
-  load(request: SessionRequest): Session<Data>;
+  load(request: SessionRequest, options?: LoadOptions): Session<Data>;
   /**
    * Whether a request may go on to its handler: `undefined`, or the `CROSS_SITE` error (403) to
    * answer a state-changing request from another site with (see the `crossOrigin` option).
@@ -85,7 +95,8 @@ export function createManager<Data extends SessionData>(
   return {
     ...admin,
     store,
-    load: open,
+    load: (request, options) =>
+      options?.readOnly === true ? open(request).makeReadOnly() : open(request),
     checkRequest: o.originCheck ?? (() => undefined),
     discard(session) {
       const s = stateOf(session);

@@ -17,6 +17,7 @@ import type { DataKey, LoginMeta, Session, SessionData } from './types.js';
 export interface SessionHost {
   readonly codec: Codec;
   load(session: SessionState): Promise<StoreRecord | undefined>;
+  save(session: SessionState): Promise<void>;
   increment(session: SessionState, key: string, by: number): Promise<number>;
   regenerate(session: SessionState): Promise<void>;
   destroy(session: SessionState): Promise<void>;
@@ -27,6 +28,10 @@ export interface SessionHost {
 const SETTLED: Promise<undefined> = Promise.resolve(undefined);
 const NOTHING = (): void => undefined;
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+/** The data key holding a session's own lifetime (ms), set by {@link SessionState.setLifetime}. */
+export const LIFETIME_KEY = '__lifetime';
+/** The longest lifetime a session may be given: browsers cap a cookie's Max-Age at 400 days. */
+export const MAX_LIFETIME = 400 * 24 * 3600 * 1000;
 
 /** Whether `key` is one a handler may not use: tessera's own (`__…`) or an object's built-in. */
 function isReserved(key: string): boolean {
@@ -77,6 +82,8 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   private pendingFlash = false;
   private read = false;
   private sent = false;
+  private readOnly = false;
+  private touchRequested = false;
   private loading: Promise<unknown> | undefined;
   private readonly changes = new Changes();
 
@@ -147,6 +154,23 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   get hasChanges(): boolean {
     return !this.changes.isEmpty || this.pendingFlash;
   }
+  /** Opened read-only: every change is refused with `READ_ONLY`, and nothing is ever written. */
+  get isReadOnly(): boolean {
+    return this.readOnly;
+  }
+  /** {@link Session.touch} asked for the idle deadline to move at commit. */
+  get isTouchRequested(): boolean {
+    return this.touchRequested;
+  }
+  /**
+   * The session's own lifetime (ms): its idle timeout and its cookie's Max-Age, as this request
+   * left it; `undefined` for the manager's.
+   */
+  get lifetime(): number | undefined {
+    const change = this.changes.changeOf(LIFETIME_KEY);
+    const raw = change === undefined ? this.visibleStored()?.[LIFETIME_KEY] : change;
+    return typeof raw === 'number' && raw >= 1000 && raw <= MAX_LIFETIME ? raw : undefined;
+  }
   /** Whether the request came over https; read only when a cookie is written. */
   get isSecure(): boolean {
     return this.request.isSecure;
@@ -216,6 +240,12 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     this.sent = true;
   }
 
+  /** Opens the session read-only (before the handler sees it). */
+  makeReadOnly(): this {
+    this.readOnly = true;
+    return this;
+  }
+
   /** No more changes: the commit started, or the request's changes are dropped. */
   close(): void {
     this.committed = true;
@@ -260,6 +290,12 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   // ---- The Session API ----
 
   private assertOpen(): void {
+    if (this.readOnly) {
+      throw new TesseraError(
+        'READ_ONLY',
+        'This session was opened read-only (a Server Component, a WebSocket handshake): it cannot be changed here. Change it in a route handler, a Server Action or a request handler.',
+      );
+    }
     if (this.committed) {
       throw new TesseraError(
         'ALREADY_COMMITTED',
@@ -302,6 +338,36 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     }
     // The common first read: one promise on top of the store's, no async frames.
     return this.ensureLoaded().then(() => this.readStored(key));
+  }
+
+  /**
+   * The value under `key` without waiting: the session must be loaded (or new). What `get`
+   * resolves to, for callers that cannot wait (express-session's property access).
+   */
+  peek<K extends DataKey<Data>>(key: K): Data[K] | undefined {
+    this.read = true;
+    if (isReserved(key)) return undefined;
+    if (!this.loaded && !this.missing) {
+      throw new TesseraError(
+        'CONFIG',
+        'The session was read before it was loaded: `await session.load()` first.',
+      );
+    }
+    const handed = this.changes.handedOf(key);
+    if (handed) return handed.value as Data[K];
+    const change = this.changes.changeOf(key);
+    if (change === UNSET) return undefined;
+    if (change !== undefined) return this.host.codec.decode(change) as Data[K];
+    return this.changes.isReplace ? undefined : this.readStored(key);
+  }
+
+  /** The keys a handler sees now (tessera's own left out); the session must be loaded (or new). */
+  peekKeys(): string[] {
+    this.read = true;
+    const out: string[] = [];
+    for (const key of visibleKeys(this.changes, this.visibleStored()))
+      if (!key.startsWith('__') && this.peek(key as DataKey<Data>) !== undefined) out.push(key);
+    return out;
   }
 
   private readStored<K extends DataKey<Data>>(key: K): Data[K] | undefined {
@@ -387,6 +453,40 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     return this.host.regenerate(this);
   }
 
+  setLifetime(ms: number | undefined): void {
+    this.assertOpen();
+    if (ms === undefined) return this.changes.setEncoded(LIFETIME_KEY, UNSET);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 1000 || ms > MAX_LIFETIME) {
+      throw new TesseraError(
+        'INVALID_DATA',
+        `\`setLifetime\` takes milliseconds from 1000 (one second) to ${MAX_LIFETIME} (400 days, the longest a browser keeps a cookie); got ${String(ms)}.`,
+      );
+    }
+    this.changes.setEncoded(LIFETIME_KEY, Math.ceil(ms));
+  }
+
+  touch(): void {
+    this.assertOpen();
+    this.touchRequested = true;
+  }
+
+  save(): Promise<void> {
+    this.assertOpen();
+    return this.host.save(this);
+  }
+
+  async reload(): Promise<void> {
+    this.assertOpen();
+    this.changes.clear();
+    this.pendingFlash = false;
+    this.touchRequested = false;
+    if (this.missing) return;
+    this.loaded = false;
+    this.stored = undefined;
+    this.loading = undefined;
+    await this.ensureLoaded();
+  }
+
   destroy(): Promise<void> {
     this.assertOpen();
     return this.host.destroy(this);
@@ -403,4 +503,9 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   logout(): Promise<void> {
     return this.destroy();
   }
+}
+
+/** Whether `session` is a {@link SessionState} (made by a manager), typed without `any`. */
+export function isSessionState(session: Session<SessionData>): session is SessionState {
+  return session instanceof SessionState;
 }

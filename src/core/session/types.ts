@@ -42,6 +42,16 @@ export interface Session<Data extends SessionData = SessionData> {
   readonly userId: string | undefined;
   /** Whether the session was loaded from the store in this request. */
   readonly isLoaded: boolean;
+  /**
+   * Whether the session was opened read-only (`manager.load(request, { readOnly: true })`: a
+   * Server Component, a WebSocket handshake). Every change is refused with `READ_ONLY`.
+   */
+  readonly isReadOnly: boolean;
+  /**
+   * The session's own lifetime in ms (see {@link Session.setLifetime}), or `undefined` while it
+   * follows the manager's `idleTimeout` and cookie `maxAge`. Known once loaded.
+   */
+  readonly lifetime: number | undefined;
 
   /**
    * Load the record now if it was not loaded yet (one store read). Afterwards `isNew`, `userId`,
@@ -75,6 +85,23 @@ export interface Session<Data extends SessionData = SessionData> {
   peekFlash(): Promise<Record<string, string[]>>;
   /** A new id with the same data; the old id stops working at once. */
   regenerate(): Promise<void>;
+  /**
+   * Give this session its own lifetime ("remember me"): it ends after `ms` unused (instead of the
+   * manager's `idleTimeout`) and its cookie becomes persistent with that Max-Age, both capped by
+   * the absolute timeout. Kept in the record (every store honours it), it survives id renewal and
+   * login. `undefined` goes back to the manager's. From 1000 ms to 400 days (`INVALID_DATA`
+   * otherwise). Saved at commit, like any change.
+   */
+  setLifetime(ms: number | undefined): void;
+  /** Move the idle deadline at commit even if the session was not changed and no touch is due. */
+  touch(): void;
+  /**
+   * Write this request's changes now (one store call), instead of when the response goes out;
+   * the session stays open for more. Rejects as the commit would (`STORE_UNAVAILABLE`, …).
+   */
+  save(): Promise<void>;
+  /** Drop this request's unsaved changes and read the record again (one store read). */
+  reload(): Promise<void>;
   /** Delete the record now and clear the cookie; the request carries on with an empty new session. */
   destroy(): Promise<void>;
   /** Renew the id and bind the session to `userId` (recording device information). */

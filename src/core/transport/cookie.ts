@@ -42,12 +42,15 @@ export interface CookieOptions {
 /** The cookie policy, resolved once. */
 export interface CookieCodec {
   readonly name: string;
-  /** `Set-Cookie` value giving the cookie `value`. */
-  serialize(value: string, isSecure: boolean): string;
+  /**
+   * `Set-Cookie` value giving the cookie `value`; with `maxAge` (ms), persistent for that long
+   * instead of the policy's lifetime (a session's own lifetime).
+   */
+  serialize(value: string, isSecure: boolean, maxAge?: number): string;
   /** `Set-Cookie` value clearing the cookie. */
   clear(isSecure: boolean, name?: string): string;
   /** `Set-Cookie` value for another cookie under the same policy (chunked cookie stores). */
-  serializeNamed(name: string, value: string, isSecure: boolean): string;
+  serializeNamed(name: string, value: string, isSecure: boolean, maxAge?: number): string;
   /** The session cookie's value in a `Cookie` header, or `undefined`; `null` when ambiguous. */
   read(header: string | undefined): string | undefined | null;
   /** All cookies of a header. */
@@ -132,8 +135,9 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
     // Max-Age is whole seconds: a part second rounds up, so the cookie never ends early.
     ...(maxAge === 'session' ? {} : { maxAge: Math.ceil(maxAge / 1000) }),
   };
-  const attributes = (isSecure: boolean, clear: boolean): string => {
+  const attributes = (isSecure: boolean, clear: boolean, ownMaxAge?: number): string => {
     const attrs: SetCookie = { name: 'x', value: '', ...base, secure: isSecure };
+    if (ownMaxAge !== undefined) attrs.maxAge = Math.max(1, Math.ceil(ownMaxAge / 1000));
     if (clear) {
       attrs.maxAge = 0;
       attrs.expires = EPOCH;
@@ -156,11 +160,16 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
   const pick = (isSecure: boolean): 0 | 1 =>
     secure === true || (secure === 'auto' && isSecure) ? 1 : 0;
   const prefix = name + '=';
+  // A session's own lifetime: attributes built per cookie (rare; the common path is precomputed).
+  const own = (isSecure: boolean, maxAge: number): string =>
+    attributes(secure === true || (secure === 'auto' && isSecure), false, maxAge);
 
   return {
     name,
-    serialize: (value, isSecure) => prefix + value + keep[pick(isSecure)],
-    serializeNamed: (other, value, isSecure) => other + '=' + value + keep[pick(isSecure)],
+    serialize: (value, isSecure, maxAge) =>
+      prefix + value + (maxAge === undefined ? keep[pick(isSecure)] : own(isSecure, maxAge)),
+    serializeNamed: (other, value, isSecure, maxAge) =>
+      other + '=' + value + (maxAge === undefined ? keep[pick(isSecure)] : own(isSecure, maxAge)),
     clear: (isSecure, other = name) => other + '=' + gone[pick(isSecure)],
     parse: (header) => (header ? parseCookie(header) : {}),
     read(header) {
