@@ -13,75 +13,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '../../examples/demo/node.js';
 import type { DemoData } from '../../examples/demo/app.js';
-import {
-  createSessionManager,
-  createStore,
-  memoryStore,
-  storeKey,
-  type SessionManager,
-  type Store,
-} from '../../src/index.js';
-import { fileStore } from '../../src/stores/file/index.js';
-import { sqliteStore } from '../../src/stores/sqlite/index.js';
+import { createSessionManager, storeKey, type SessionManager } from '../../src/index.js';
 import { Client } from '../contract/adapter-app.js';
 import { FAULTS, faultyStore, type FaultyStore } from '../support/faults.js';
-import { SERVICES, skipUnless } from '../support/services.js';
+import { backends } from '../support/backends.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'tessera-faults-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 const unique = (): string => randomBytes(5).toString('hex');
 
-interface Backend {
-  name: string;
-  skip: string | false;
-  open(): Promise<Store>;
-}
-
-const mysqlDatabase = 'tessera_test';
-const BACKENDS: Backend[] = [
-  {
-    name: 'cookie',
-    // Nothing to fail: a request's record travels in its cookies and is sealed in process.
-    skip: 'the cookie store makes no store call on the request path (the record travels sealed in the cookies), so no step of a request can fail half-way',
-    open: () => Promise.reject(new Error('not opened')),
-  },
-  { name: 'memory', skip: false, open: async () => memoryStore() },
-  { name: 'file', skip: false, open: async () => fileStore({ dir: join(folder, unique()) }) },
-  {
-    name: 'sqlite',
-    skip: false,
-    open: async () => sqliteStore({ path: join(folder, `${unique()}.db`) }),
-  },
-  {
-    name: 'redis',
-    skip: await skipUnless('Redis', SERVICES.redis.port),
-    open: () =>
-      createStore(`redis://127.0.0.1:${SERVICES.redis.port}/0?prefix=faults-${unique()}:`),
-  },
-  {
-    name: 'memcached',
-    skip: await skipUnless('Memcached', SERVICES.memcached.port),
-    open: () =>
-      createStore(`memcached://127.0.0.1:${SERVICES.memcached.port}?prefix=faults-${unique()}:`),
-  },
-  {
-    name: 'postgres',
-    skip: await skipUnless('PostgreSQL', 5499),
-    open: () => createStore(`${SERVICES.postgres.url}?table=faults_${unique()}`),
-  },
-  {
-    name: 'mysql',
-    skip: await skipUnless('MariaDB', 3399),
-    open: async () => {
-      const mysql = await import('mysql2/promise');
-      const admin = await mysql.createConnection(SERVICES.mariadb.url);
-      await admin.query(`CREATE DATABASE IF NOT EXISTS ${mysqlDatabase}`);
-      await admin.end();
-      const url = SERVICES.mariadb.url.replace(/\/mysql$/, `/${mysqlDatabase}`);
-      return createStore(`${url}?table=faults_${unique()}`);
-    },
-  },
-];
+// Nothing to fail on the cookie store: a request's record travels in its cookies and is sealed in
+// process, so no step of a request can fail half-way.
+const BACKENDS = (await backends(folder)).map((b) =>
+  b.name === 'cookie'
+    ? {
+        ...b,
+        skip: 'the cookie store makes no store call on the request path (the record travels sealed in the cookies), so no step of a request can fail half-way',
+      }
+    : b,
+);
 
 /**
  * A browser on the demo: JSON in, JSON out, keeping its cookies. It talks to two servers of one
