@@ -19,6 +19,21 @@ export type RequestWithSession<Data extends SessionData = SessionData> = Incomin
 /** Express's and Connect's `next`. */
 export type NextFunction = (error?: unknown) => void;
 
+/**
+ * `req.session` with express-session's API (`api: 'express-session'`), typed by your Data: for
+ * apps whose `req.session` is typed otherwise (another global declaration), or untyped.
+ */
+export function compatSessionOf<Data extends SessionData = SessionData>(
+  req: IncomingMessage,
+): CompatSession<Data> {
+  if (!compatStates.has(req))
+    throw new TesseraError(
+      'CONFIG',
+      "This request has no express-session API: mount `expressSession(manager, { api: 'express-session' })` before the handler.",
+    );
+  return (req as RequestWithCompatSession<Data>).session;
+}
+
 /** A Connect-style middleware, which Express takes too. */
 export type SessionMiddleware = (
   req: IncomingMessage,

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   ALREADY_COMMITTED: 'The session was changed after it was committed (after the headers went out).',
   CROSS_SITE:
     'A state-changing request came from another site (Sec-Fetch-Site or Origin) and was refused.',
+  UNAUTHENTICATED:
+    'The request needs a session bound to a user (a WebSocket handshake with `requireUser`) and has none.',
   READ_ONLY:
     'A session opened read-only (a Server Component, a WebSocket handshake) was asked to change.',
 } as const;
@@ -52,6 +54,7 @@ export const ERROR_STATUS: Readonly<Record<TesseraErrorCode, number>> = {
   UNSUPPORTED: 501,
   ALREADY_COMMITTED: 500,
   CROSS_SITE: 403,
+  UNAUTHENTICATED: 401,
   READ_ONLY: 500,
 };
 

@@ -54,6 +54,7 @@ describe('public types', () => {
       | 'BAD_ID'
       | 'TOO_LARGE'
       | 'READ_ONLY'
+      | 'UNAUTHENTICATED'
       | 'INVALID_DATA'
       | 'TOO_MANY_SESSIONS'
       | 'UNSUPPORTED'

@@ -103,6 +103,8 @@ export function createLoader(
 
   /** A record that may not be used is deleted (in the background) and the session starts afresh. */
   function dropRecord(s: SessionState): StoreRecord | undefined {
+    // A read-only session writes nothing, not even this clean-up: the next writer does it.
+    if (s.isReadOnly) return s.accept(undefined);
     const key = s.key!;
     ctx
       .storeOf(s)

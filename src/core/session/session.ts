@@ -31,7 +31,7 @@ const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 /** The data key holding a session's own lifetime (ms), set by {@link SessionState.setLifetime}. */
 export const LIFETIME_KEY = '__lifetime';
 /** The longest lifetime a session may be given: browsers cap a cookie's Max-Age at 400 days. */
-export const MAX_LIFETIME = 400 * 24 * 3600 * 1000;
+export const MAX_LIFETIME: number = 400 * 24 * 3600 * 1000;
 
 /** Whether `key` is one a handler may not use: tessera's own (`__…`) or an object's built-in. */
 function isReserved(key: string): boolean {
@@ -476,7 +476,8 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   }
 
   async reload(): Promise<void> {
-    this.assertOpen();
+    // A read-only session may read again (an open WebSocket checking it is still live).
+    if (!this.readOnly) this.assertOpen();
     this.changes.clear();
     this.pendingFlash = false;
     this.touchRequested = false;
