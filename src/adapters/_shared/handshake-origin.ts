@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { TesseraError } from '../../core/errors.js';
 import type { SessionRequest } from '../../core/transport/index.js';
-import type { CrossOriginOptions } from '../../core/transport/origin.js';
+import { crossOriginExemptions, type CrossOriginOptions } from '../../core/transport/origin.js';
 import { nodeHeader } from './request.js';
 
 /** Checks one handshake: `undefined` to let it through, or the `CROSS_SITE` error (403). */
@@ -44,48 +44,14 @@ function isSameOrigin(origin: string, host: string | undefined, isSecure: boolea
   return withoutPort(match[2]!.toLowerCase(), port) === withoutPort(host.toLowerCase(), port);
 }
 
-/** The path of a node request target, without the query. */
-function pathOf(url: string | undefined): string {
-  const path = url ?? '/';
-  const end = path.search(/[?#]/);
-  return end === -1 ? path : path.slice(0, end);
-}
-
-/**
- * Builds the check of one options object. Throws `CONFIG` for a trusted origin that is not of the
- * form browsers send, or a bypass path that does not start with "/" (the core's rules).
- */
+/** Builds the check of one options object (`CONFIG` for malformed options, as the core's). */
 function createHandshakeCheck(options: CrossOriginOptions): HandshakeCheck {
-  const trusted = new Set<string>();
-  for (const origin of options.trustedOrigins ?? []) {
-    if (typeof origin !== 'string' || !ORIGIN.test(origin) || origin.endsWith('/'))
-      throw new TesseraError(
-        'CONFIG',
-        `crossOrigin: trusted origin ${JSON.stringify(origin)} must be "scheme://host[:port]", as browsers send it (no path, no trailing "/").`,
-      );
-    trusted.add(origin.toLowerCase());
-  }
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const path of options.bypass ?? []) {
-    if (typeof path !== 'string' || !path.startsWith('/'))
-      throw new TesseraError(
-        'CONFIG',
-        `crossOrigin: bypass path ${JSON.stringify(path)} must start with "/" (end it with "/*" for a prefix).`,
-      );
-    if (path.endsWith('/*')) prefixes.push(path.slice(0, -1));
-    else exact.add(path);
-  }
-  const isBypassed = (url: string | undefined): boolean => {
-    if (exact.size === 0 && prefixes.length === 0) return false;
-    const path = pathOf(url);
-    return exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix));
-  };
+  const isExempt = crossOriginExemptions(options);
   return (req, view) => {
     const origin = nodeHeader(req, 'origin');
     // Browsers always send Origin with a WebSocket handshake: without one, it is not a browser's.
     if (origin === undefined || origin === '') return undefined;
-    if (trusted.has(origin.toLowerCase()) || isBypassed(req.url)) return undefined;
+    if (isExempt(origin, req.url)) return undefined;
     if (isSameOrigin(origin, nodeHeader(req, 'host'), view.isSecure)) return undefined;
     return new TesseraError(
       'CROSS_SITE',

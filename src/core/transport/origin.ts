@@ -65,10 +65,14 @@ function hostOf(origin: string): string | undefined {
 }
 
 /**
- * Builds the check, once at start-up. Throws `CONFIG` for a trusted origin that is not of the form
- * browsers send, or a bypass path that does not start with "/".
+ * Whether a request is exempt from the cross-site check by its options: its `Origin` is trusted,
+ * or its path is bypassed. Built once per options object; throws `CONFIG` for a trusted origin
+ * that is not of the form browsers send, or a bypass path that does not start with "/". Shared by
+ * the handshake check of `tessera-session/upgrade`.
  */
-export function createOriginCheck(options: CrossOriginOptions = {}): OriginCheck {
+export function crossOriginExemptions(
+  options: CrossOriginOptions,
+): (origin: string | undefined, url: string | undefined) => boolean {
   const trusted = new Set<string>();
   for (const origin of options.trustedOrigins ?? []) {
     if (typeof origin !== 'string' || !ORIGIN.test(origin) || origin.endsWith('/'))
@@ -89,12 +93,22 @@ export function createOriginCheck(options: CrossOriginOptions = {}): OriginCheck
     if (path.endsWith('/*')) prefixes.push(path.slice(0, -1));
     else exact.add(path);
   }
-  const isExempt = (request: SessionRequest, origin: string | undefined): boolean => {
+  return (origin, url) => {
     if (origin !== undefined && trusted.has(origin.toLowerCase())) return true;
     if (exact.size === 0 && prefixes.length === 0) return false;
-    const path = pathOf(request.url);
+    const path = pathOf(url);
     return exact.has(path) || prefixes.some((prefix) => path.startsWith(prefix));
   };
+}
+
+/**
+ * Builds the check, once at start-up. Throws `CONFIG` for a trusted origin that is not of the form
+ * browsers send, or a bypass path that does not start with "/".
+ */
+export function createOriginCheck(options: CrossOriginOptions = {}): OriginCheck {
+  const exempt = crossOriginExemptions(options);
+  const isExempt = (request: SessionRequest, origin: string | undefined): boolean =>
+    exempt(origin, request.url);
   return (request) => {
     // Methods arrive upper-case from every server: only an odd one pays for the conversion.
     const raw = request.method;
