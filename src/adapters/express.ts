@@ -8,7 +8,7 @@ import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
 import { isSessionState } from '../core/session/session.js';
 import { commitBeforeHeaders } from './_shared/hold.js';
-import { compatStates, installCompat, type CompatSession } from './express-compat.js';
+import { compatStates, installCompat, type CompatSession } from './_shared/express-session-api.js';
 import { isNodeSecure, nodeIp, NodeSessionRequest, type RequestFacts } from './_shared/request.js';
 
 /** An Express or Connect request with its session. */
@@ -69,7 +69,7 @@ export type {
   CompatMethods,
   CompatSession,
   SessionCallback,
-} from './express-compat.js';
+} from './_shared/express-session-api.js';
 
 /** An Express or Connect request with express-session's API on `req.session`. */
 export type RequestWithCompatSession<Data extends SessionData = SessionData> = IncomingMessage & {

@@ -1,12 +1,12 @@
 /**
- * @module express-session's session API over a tessera session: property access mapped onto
+ * @module Internal: express-session's session API over a tessera session: property access mapped onto
  * per-key changes, and `regenerate`/`save`/`reload`/`destroy` with callbacks (Passport,
  * connect-flash, csrf-sync and the tutorials expect them).
  */
 import type { IncomingMessage } from 'node:http';
-import { TesseraError } from '../core/errors.js';
-import type { SessionState } from '../core/session/session.js';
-import type { Session, SessionData } from '../core/session/types.js';
+import { TesseraError } from '../../core/errors.js';
+import type { SessionState } from '../../core/session/session.js';
+import type { Session, SessionData } from '../../core/session/types.js';
 
 /** A callback in express-session's style: called with the error, or with nothing. */
 export type SessionCallback = (error?: unknown) => void;
