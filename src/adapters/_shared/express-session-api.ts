@@ -249,4 +249,7 @@ function compatView(req: IncomingMessage, state: SessionState): CompatSession {
 }
 
 /** The tessera session behind each compat `req.session`. */
-export const compatStates: WeakMap<IncomingMessage, Session<SessionData>> = new WeakMap<IncomingMessage, Session<SessionData>>();
+export const compatStates: WeakMap<IncomingMessage, Session<SessionData>> = new WeakMap<
+  IncomingMessage,
+  Session<SessionData>
+>();
