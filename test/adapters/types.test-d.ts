@@ -7,7 +7,17 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import { describe, expectTypeOf, it } from 'vitest';
-import { expressSession, type RequestWithSession } from '../../src/adapters/express.js';
+import type {
+  Session as ExpressSessionSession,
+  SessionData as ExpressSessionData,
+} from 'express-session';
+import {
+  compatSessionOf,
+  expressSession,
+  sessionOf,
+  type CompatSession,
+  type RequestWithSession,
+} from '../../src/adapters/express.js';
 import { fastifySession, type FastifyRequestWithSession } from '../../src/adapters/fastify.js';
 import { commitSession, loadSession, withSessions } from '../../src/adapters/fetch.js';
 import { honoSession, type SessionEnv } from '../../src/adapters/hono.js';
@@ -76,5 +86,26 @@ describe('adapter types', () => {
     expectTypeOf(
       migrateExpressSession(manager, { secret: 's', source: connectRedisSource({ client }) }),
     ).toEqualTypeOf<SessionManager<Data>>();
+  });
+
+  it("Express with express-session's API: typed by Data, beside @types/express-session without a clash", () => {
+    const app = express();
+    app.use(expressSession(manager, { api: 'express-session' }));
+    app.get('/', async (req, res) => {
+      // @types/express-session types req.session in this program; tessera declares nothing.
+      expectTypeOf(req.session).toEqualTypeOf<
+        ExpressSessionSession & Partial<ExpressSessionData>
+      >();
+      const session = compatSessionOf<Data>(req);
+      expectTypeOf(session).toEqualTypeOf<CompatSession<Data>>();
+      expectTypeOf(session.cart).toEqualTypeOf<string[] | undefined>();
+      // @ts-expect-error: count is a number
+      session.count = 'one';
+      session.regenerate((error) => expectTypeOf(error).toEqualTypeOf<unknown>());
+      expectTypeOf(session.save()).toEqualTypeOf<Promise<void>>();
+      expectTypeOf(session.cookie.maxAge).toEqualTypeOf<number | null>();
+      expectTypeOf(session.touch()).toEqualTypeOf<CompatSession<Data>>();
+      res.json({ count: await sessionOf<Data>(req).increment('count') });
+    });
   });
 });
