@@ -40,7 +40,8 @@ export type { SessionRequest, TransportOptions } from './core/transport/index.js
 export type { DeviceSession, RevokeUserOptions, UserOps } from './core/manager/admin.js';
 export { TesseraError, isTesseraError, ERROR_CODES } from './core/errors.js';
 export type { TesseraErrorCode, TesseraErrorOptions } from './core/errors.js';
-export { jsonCodec } from './core/codec.js';
+export { createCodec, jsonCodec } from './core/codec.js';
+export type { AppCodec, AppType } from './core/codec.js';
 export type { Codec } from './core/codec.js';
 export type { StandardSchemaV1 } from './core/schema.js';
 export type {

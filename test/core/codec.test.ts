@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonCodec } from '../../src/core/codec.js';
+import { createCodec, jsonCodec } from '../../src/core/codec.js';
+import { createSessionManager } from '../../src/index.js';
+import { browser, request } from '../support/requests.js';
 import type { JsonValue } from '../../src/core/store.js';
 
 const roundTrip = (value: unknown): unknown =>
@@ -83,5 +85,98 @@ describe('json codec', () => {
         expect.objectContaining({ code: 'INVALID_DATA' }),
       );
     }
+  });
+});
+
+describe('app types (createCodec().registerType)', () => {
+  class Cart {
+    readonly items: Map<string, number>;
+    readonly updatedAt: Date;
+    constructor(items: Map<string, number>, updatedAt: Date) {
+      this.items = items;
+      this.updatedAt = updatedAt;
+    }
+    count(): number {
+      let n = 0;
+      for (const quantity of this.items.values()) n += quantity;
+      return n;
+    }
+  }
+  const cartType = {
+    type: Cart,
+    encode: (cart: Cart) => ({ items: cart.items, updatedAt: cart.updatedAt }),
+    decode: (data: unknown) => {
+      const { items, updatedAt } = data as { items: Map<string, number>; updatedAt: Date };
+      return new Cart(items, updatedAt);
+    },
+  };
+
+  it('round-trips a registered class holding Dates and Maps, through a store', async () => {
+    const codec = createCodec().registerType('Cart', cartType);
+    const manager = createSessionManager<{ cart: Cart }>({ codec, gcInterval: false });
+    const b = browser(manager);
+    const at = new Date('2026-12-02T10:00:00Z');
+    await b.visit((s) =>
+      s.set(
+        'cart',
+        new Cart(
+          new Map([
+            ['book', 2],
+            ['pen', 1],
+          ]),
+          at,
+        ),
+      ),
+    );
+    const { result } = await b.visit((s) => s.get('cart'));
+    expect(result).toBeInstanceOf(Cart);
+    expect(result!.count()).toBe(3);
+    expect(result!.updatedAt.getTime()).toBe(at.getTime());
+    // A change made on the instance in place is saved.
+    await b.visit(async (s) => (await s.get('cart'))!.items.set('ink', 4));
+    expect((await b.visit((s) => s.get('cart'))).result!.count()).toBe(7);
+    await manager.close();
+  });
+
+  it('refuses an unregistered class with INVALID_DATA naming the key and the fix', () => {
+    const manager = createSessionManager<{ cart: Cart }>({ gcInterval: false });
+    const s = manager.load(request());
+    let error: unknown;
+    try {
+      s.set('cart', new Cart(new Map(), new Date()));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'INVALID_DATA' });
+    expect((error as Error).message).toMatch(/"cart".*Cart instance.*registerType/s);
+  });
+
+  it('decodes only registered names, and builds nothing for others', () => {
+    let built = 0;
+    class Evil {
+      constructor() {
+        built++;
+      }
+    }
+    const codec = createCodec().registerType('Cart', cartType);
+    const other = createCodec().registerType('Evil', {
+      type: Evil,
+      encode: () => ({}),
+      decode: () => new Evil(),
+    });
+    const stored = other.encode(new Evil());
+    built = 0;
+    expect(() => codec.decode(stored)).toThrow(/app type "Evil".*registerType/);
+    expect(() => jsonCodec.decode(stored)).toThrow(/INVALID_DATA|app type/);
+    expect(built).toBe(0);
+  });
+
+  it('matches the class itself, not subclasses, and refuses a name or class twice', () => {
+    class Special extends Cart {}
+    const codec = createCodec().registerType('Cart', cartType);
+    expect(() => codec.encode(new Special(new Map(), new Date()))).toThrow(/Special instance/);
+    expect(() => codec.registerType('Cart', { ...cartType, type: Special })).toThrow(/already/);
+    expect(() => codec.registerType('Cart2', cartType)).toThrow(/already/);
+    expect(() => codec.registerType('no spaces', cartType)).toThrow(/type name/);
   });
 });

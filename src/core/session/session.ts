@@ -6,7 +6,7 @@
 import { isMutable, type Codec } from '../codec.js';
 import { TesseraError } from '../errors.js';
 import { storeKey } from '../id.js';
-import type { Delta, SealedSession, SessionMeta, StoreRecord } from '../store.js';
+import type { Delta, JsonValue, SealedSession, SessionMeta, StoreRecord } from '../store.js';
 import type { SessionRequest } from '../transport/index.js';
 import type { IdSource } from '../transport/read.js';
 import { Changes, UNSET, visibleKeys } from './changes.js';
@@ -387,7 +387,24 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     this.assertOpen();
     checkKey(key);
     if (value === undefined) return this.delete(key);
-    this.changes.set(key, this.host.codec.encode(value), value);
+    this.changes.set(key, this.encodeFor(key, value), value);
+  }
+
+  /** Encodes the value of `key`; a refusal names the key. */
+  private encodeFor(key: string, value: unknown): JsonValue {
+    try {
+      return this.host.codec.encode(value);
+    } catch (error) {
+      if (error instanceof TesseraError && error.code === 'INVALID_DATA')
+        throw new TesseraError(
+          'INVALID_DATA',
+          `Session key ${JSON.stringify(key)}: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      throw error;
+    }
   }
 
   delete(key: DataKey<Data>): void {
