@@ -56,6 +56,12 @@ export interface SessionManagerOptions {
   codec?: Codec | undefined;
   /** A Standard Schema validator (zod, valibot, …) for the session data, checked on load. */
   schema?: StandardSchemaV1 | undefined;
+  /**
+   * The most a session's data may take in the store (bytes of its JSON). A write that would pass
+   * it is refused with `TOO_LARGE` naming the key, and nothing is written (GoFrame's size limit).
+   * With it, writing a session not read yet reads it first. @default unlimited (the store's own)
+   */
+  maxBytes?: number | undefined;
   /** The longest any store call may take before it fails with `STORE_TIMEOUT` (ms). @default 2000 */
   storeTimeout?: number | undefined;
   /** At most this many live sessions per user; see `sessionLimitPolicy`. @default unlimited */
@@ -102,6 +108,7 @@ export interface ResolvedOptions {
   codec: Codec;
   schema: StandardSchemaV1 | undefined;
   storeTimeout: number;
+  maxBytes: number | undefined;
   /** Whether `storeTimeout` was given (rather than defaulted). */
   isStoreTimeoutExplicit: boolean;
   maxSessionsPerUser: number | undefined;
@@ -130,6 +137,7 @@ const OPTION_KINDS: Record<keyof SessionManagerOptions, readonly Kind[]> = {
   codec: ['object'],
   schema: ['object', 'function'],
   storeTimeout: ['number'],
+  maxBytes: ['number'],
   maxSessionsPerUser: ['number'],
   sessionLimitPolicy: ['string'],
   gcInterval: ['number', 'boolean'],
@@ -202,6 +210,7 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     codec: options.codec ?? jsonCodec,
     schema,
     storeTimeout: checkDuration('storeTimeout', options.storeTimeout, 2000),
+    maxBytes: checkMaxBytes(options.maxBytes),
     isStoreTimeoutExplicit: options.storeTimeout !== undefined,
     maxSessionsPerUser,
     sessionLimitPolicy: policy,
@@ -211,4 +220,14 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     clock: options.clock ?? systemClock,
     originCheck: options.crossOrigin === false ? undefined : createOriginCheck(options.crossOrigin),
   };
+}
+
+function checkMaxBytes(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 256)
+    throw new TesseraError(
+      'CONFIG',
+      'Option `maxBytes` must be a whole number of bytes, 256 or more.',
+    );
+  return value;
 }

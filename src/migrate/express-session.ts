@@ -343,6 +343,7 @@ function wrap<Data extends SessionData>(
     get: after((key) => inner.get(key)),
     has: after((key) => inner.has(key)),
     all: after(() => inner.all()),
+    size: after(() => inner.size()),
     increment: after((key, by) => inner.increment(key, by)),
     peekFlash: after(() => inner.peekFlash()),
     consumeFlash: (async (type?: string) => {

@@ -204,3 +204,36 @@ describe('setCookie: false', () => {
     );
   });
 });
+
+describe('maxBytes and size()', () => {
+  it('refuses a write that would pass the cap with TOO_LARGE naming the key; nothing is written', async () => {
+    const clock = testClock();
+    const store = memoryStore({ clock });
+    const manager = createSessionManager({ store, clock, maxBytes: 1024, gcInterval: false });
+    const b = browser(manager);
+    await b.visit((s) => s.set('name', 'ada'));
+    const big = 'x'.repeat(2000);
+    const s = manager.load(withCookie(b.cookie));
+    s.set('note', big);
+    s.set('small', 1);
+    const error = await manager.commit(s).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TOO_LARGE', status: 413 });
+    expect((error as Error).message).toMatch(/`note` \(2002 bytes\)/);
+    expect((await store.get(storeKey(b.cookie!)))!.data).toEqual({ name: 'ada' });
+    // Within the cap it writes, and size() counts what the store holds.
+    const { result } = await b.visit(async (session) => {
+      session.set('note', 'x'.repeat(500));
+      return session.size();
+    });
+    const record = await store.get(storeKey(b.cookie!));
+    expect(result).toEqual({ keys: 2, bytes: Buffer.byteLength(JSON.stringify(record!.data)) });
+    // An immediate write is checked too.
+    const inc = manager.load(withCookie(b.cookie));
+    inc.set('more', 'y'.repeat(600));
+    await expect(inc.increment('count')).rejects.toMatchObject({ code: 'TOO_LARGE' });
+  });
+
+  it('is checked as an option', () => {
+    expect(() => createSessionManager({ maxBytes: 10 })).toThrow(/maxBytes/);
+  });
+});

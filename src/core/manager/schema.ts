@@ -1,7 +1,8 @@
 /**
- * @module The schema on the write path: with a `schema`, what a request is about to write is
- * checked against it first, so one bad `set` is refused with `INVALID_DATA` naming the key instead
- * of being stored and then failing every later load (which would log the user out).
+ * @module Checks on the write path: with a `schema`, what a request is about to write is checked
+ * against it first, so one bad `set` is refused with `INVALID_DATA` naming the key instead of being
+ * stored and then failing every later load (which would log the user out); with `maxBytes`, a
+ * write that would make the session larger is refused with `TOO_LARGE` naming the key.
  */
 import { TesseraError } from '../errors.js';
 import type { SessionState } from '../session/session.js';
@@ -26,7 +27,8 @@ export async function checkWrite(
   s: SessionState,
   delta: Delta,
 ): Promise<void> {
-  const { schema, codec } = ctx.o;
+  const { schema, codec, maxBytes } = ctx.o;
+  if (maxBytes !== undefined) await checkSize(s, delta, maxBytes);
   if (schema === undefined) return;
   await s.ensureLoaded();
   const data: Record<string, unknown> = {};
@@ -48,5 +50,39 @@ export async function checkWrite(
   throw new TesseraError(
     'INVALID_DATA',
     `The session would fail its schema at ${keys.map((k) => `\`${k}\``).join(', ')} (${result.issues.length} issue(s)); nothing was written. Fix the value before setting it.`,
+  );
+}
+
+/** The size of a session's data as stored: its JSON, in bytes. */
+export function sizeOf(data: Record<string, JsonValue>): number {
+  return Buffer.byteLength(JSON.stringify(data));
+}
+
+/**
+ * Rejects with `TOO_LARGE` when the session's data after `delta` would pass `maxBytes`, naming the
+ * largest key the delta writes. Loads the record first when it was not read yet. A delta that
+ * only shrinks the session always passes, so a session over the cap can be mended.
+ */
+async function checkSize(s: SessionState, delta: Delta, maxBytes: number): Promise<void> {
+  if (delta.set === undefined && delta.incr === undefined) return;
+  await s.ensureLoaded();
+  const data: Record<string, JsonValue> = delta.replace || !s.record ? {} : { ...s.record.data };
+  for (const key of delta.unset ?? []) delete data[key];
+  Object.assign(data, delta.set);
+  for (const [key, by] of Object.entries(delta.incr ?? {})) {
+    const before = data[key];
+    data[key] = (typeof before === 'number' ? before : 0) + by;
+  }
+  const bytes = sizeOf(data);
+  if (bytes <= maxBytes) return;
+  let largest = '';
+  let largestBytes = -1;
+  for (const [key, value] of Object.entries(delta.set ?? {})) {
+    const size = Buffer.byteLength(JSON.stringify(value));
+    if (size > largestBytes) [largest, largestBytes] = [key, size];
+  }
+  throw new TesseraError(
+    'TOO_LARGE',
+    `The session would hold ${bytes} bytes, over \`maxBytes\` (${maxBytes})${largest === '' ? '' : `; the largest value written is \`${largest}\` (${largestBytes} bytes)`}. Nothing was written: store less in the session (an id pointing at your database) or raise \`maxBytes\`.`,
   );
 }

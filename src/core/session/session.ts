@@ -428,6 +428,26 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     return out;
   }
 
+  async size(): Promise<{ keys: number; bytes: number }> {
+    await this.ensureLoaded();
+    const data: Record<string, JsonValue> = {};
+    let keys = 0;
+    for (const key of visibleKeys(this.changes, this.visibleStored())) {
+      const value = key.startsWith('__') ? this.rawOf(key) : this.peek(key as DataKey<Data>);
+      if (value === undefined) continue;
+      data[key] = key.startsWith('__') ? (value as JsonValue) : this.host.codec.encode(value);
+      if (!key.startsWith('__')) keys++;
+    }
+    return { keys, bytes: Buffer.byteLength(JSON.stringify(data)) };
+  }
+
+  /** The encoded value of one of tessera's own keys as this request left it. */
+  private rawOf(key: string): JsonValue | undefined {
+    const change = this.changes.changeOf(key);
+    if (change === UNSET) return undefined;
+    return change ?? this.visibleStored()?.[key];
+  }
+
   async increment(key: DataKey<Data>, by = 1): Promise<number> {
     this.assertOpen();
     checkKey(key);

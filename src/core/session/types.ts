@@ -71,6 +71,11 @@ export interface Session<Data extends SessionData = SessionData> {
   /** All keys and values. */
   all(): Promise<Partial<Data>>;
   /**
+   * How large the session is as this request left it: its keys (tessera's own left out) and the
+   * bytes of its data's JSON, as the `maxBytes` option counts them (GoFrame's `Size`).
+   */
+  size(): Promise<{ keys: number; bytes: number }>;
+  /**
    * Add `by` to the number under `key` atomically in the store, right away, and return the new value.
    * Concurrent increments of one session never lose a count. A missing key counts as 0; a key that
    * holds anything but a number is refused with `INVALID_DATA` (its value is left as it is).
