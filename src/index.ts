@@ -33,7 +33,14 @@ export function createSessionManager<Data extends SessionData = SessionData>(
 }
 
 export type { SessionManager, ResponseHeaders, LoadOptions } from './core/manager/index.js';
-export type { Session, SessionData, DataKey, NumberKey, LoginMeta } from './core/session/index.js';
+export type {
+  Session,
+  SessionData,
+  DataKey,
+  NumberKey,
+  LoginMeta,
+  SetOptions,
+} from './core/session/index.js';
 export type { SessionManagerOptions, SessionLimitPolicy } from './core/options.js';
 export type { CookieOptions } from './core/transport/cookie.js';
 export type { SessionRequest, TransportOptions } from './core/transport/index.js';

@@ -354,8 +354,8 @@ function wrap<Data extends SessionData>(
     destroy: after(() => inner.destroy()),
     login: after((userId, meta) => inner.login(userId, meta)),
     logout: after(() => inner.logout()),
-    set(key, value) {
-      inner.set(key, value);
+    set(key, value, options) {
+      inner.set(key, value, options);
       touched.add(key);
     },
     delete(key) {

@@ -20,6 +20,7 @@ export function createHost(
   return {
     codec: o.codec,
     load,
+    now: () => o.clock.now(),
     async save(s) {
       const delta = await settle(s);
       if (delta === undefined) return;

@@ -11,13 +11,15 @@ import type { SessionRequest } from '../transport/index.js';
 import type { IdSource } from '../transport/read.js';
 import { Changes, UNSET, visibleKeys } from './changes.js';
 import { appendFlash, checkFlash, FLASH_PREFIX, peekFlash, settleFlash } from './flash.js';
-import type { DataKey, LoginMeta, Session, SessionData } from './types.js';
+import type { DataKey, LoginMeta, Session, SessionData, SetOptions } from './types.js';
 
 /** What a session needs from its manager: the store-side half of its operations. */
 export interface SessionHost {
   readonly codec: Codec;
   load(session: SessionState): Promise<StoreRecord | undefined>;
   save(session: SessionState): Promise<void>;
+  /** The manager's clock (per-key deadlines). */
+  now(): number;
   increment(session: SessionState, key: string, by: number): Promise<number>;
   regenerate(session: SessionState): Promise<void>;
   destroy(session: SessionState): Promise<void>;
@@ -30,6 +32,8 @@ const NOTHING = (): void => undefined;
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 /** The data key holding a session's own lifetime (ms), set by {@link SessionState.setLifetime}. */
 export const LIFETIME_KEY = '__lifetime';
+/** The prefix of the data key holding one key's own deadline (`set(key, value, { ttl })`). */
+export const KEY_EXPIRY_PREFIX = '__exp.';
 /** The longest lifetime a session may be given: browsers cap a cookie's Max-Age at 400 days. */
 export const MAX_LIFETIME: number = 400 * 24 * 3600 * 1000;
 
@@ -84,6 +88,11 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   private sent = false;
   private readOnly = false;
   private touchRequested = false;
+  /** A key was given its own deadline in this request. */
+  private deadlinesSet = false;
+  /** The stored data last looked at for per-key deadlines, and whether it holds any. */
+  private scannedFor: StoreRecord['data'] | undefined;
+  private storedDeadlines = false;
   private loading: Promise<unknown> | undefined;
   private readonly changes = new Changes();
 
@@ -272,7 +281,21 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
 
   /** This request's delta, or `undefined` when nothing changed. */
   buildDelta(): Delta | undefined {
-    return this.changes.buildDelta(this.host.codec);
+    const delta = this.changes.buildDelta(this.host.codec);
+    // Keys past their own deadline leave the store with the session's next write.
+    const stored = this.visibleStored();
+    if (delta === undefined || stored === undefined || !this.mayHaveKeyDeadlines()) return delta;
+    const now = this.host.now();
+    for (const marker in stored) {
+      if (!marker.startsWith(KEY_EXPIRY_PREFIX)) continue;
+      const deadline = stored[marker];
+      const key = marker.slice(KEY_EXPIRY_PREFIX.length);
+      if (typeof deadline !== 'number' || deadline > now) continue;
+      if (this.changes.changeOf(key) !== undefined || this.changes.changeOf(marker) !== undefined)
+        continue;
+      (delta.unset ??= []).push(key, marker);
+    }
+    return delta;
   }
 
   /** After a write: fold the applied delta into the loaded view and forget pending changes. */
@@ -373,7 +396,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   private readStored<K extends DataKey<Data>>(key: K): Data[K] | undefined {
     const stored = this.visibleStored();
     const raw = stored !== undefined && Object.hasOwn(stored, key) ? stored[key] : undefined;
-    if (raw === undefined) return undefined;
+    if (raw === undefined || this.isKeyExpired(key)) return undefined;
     const value = this.host.codec.decode(raw);
     if (isMutable(value)) this.changes.track(key, value, raw);
     return value as Data[K];
@@ -383,11 +406,70 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     return (await this.get(key)) !== undefined;
   }
 
-  set<K extends DataKey<Data>>(key: K, value: Data[K]): void {
+  set<K extends DataKey<Data>>(key: K, value: Data[K], options?: SetOptions): void {
     this.assertOpen();
     checkKey(key);
+    const ttl = options?.ttl;
+    if (
+      ttl !== undefined &&
+      (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > MAX_LIFETIME)
+    )
+      throw new TesseraError(
+        'INVALID_DATA',
+        `\`set(${JSON.stringify(key)}, value, { ttl })\` takes milliseconds from 1 to ${MAX_LIFETIME}; got ${String(ttl)}.`,
+      );
     if (value === undefined) return this.delete(key);
     this.changes.set(key, this.encodeFor(key, value), value);
+    if (ttl !== undefined) {
+      this.deadlinesSet = true;
+      this.changes.setEncoded(KEY_EXPIRY_PREFIX + key, Math.ceil(this.host.now() + ttl));
+    } else this.dropKeyExpiry(key);
+  }
+
+  /** Whether `key`'s own deadline (stored, or set in this request) has passed. */
+  private isKeyExpired(key: string): boolean {
+    if (!this.mayHaveKeyDeadlines()) return false;
+    const marker = KEY_EXPIRY_PREFIX + key;
+    const change = this.changes.changeOf(marker);
+    const deadline = change === undefined ? this.visibleStored()?.[marker] : change;
+    return typeof deadline === 'number' && deadline <= this.host.now();
+  }
+
+  /**
+   * Whether any key may have its own deadline: one was set in this request, or the stored data
+   * holds one (looked for once per loaded record, so most reads pay one comparison).
+   */
+  private mayHaveKeyDeadlines(): boolean {
+    if (this.deadlinesSet) return true;
+    const stored = this.stored?.data;
+    if (stored === undefined) return false;
+    if (this.scannedFor !== stored) {
+      this.scannedFor = stored;
+      this.storedDeadlines = false;
+      for (const key in stored)
+        if (key.startsWith(KEY_EXPIRY_PREFIX)) {
+          this.storedDeadlines = true;
+          break;
+        }
+    }
+    return this.storedDeadlines;
+  }
+
+  /**
+   * Forgets `key`'s own deadline, if it may have one: a key set without a `ttl` lives as long as
+   * the session. Skipped when the loaded record shows none (no extra change on most writes).
+   */
+  private dropKeyExpiry(key: string): void {
+    const marker = KEY_EXPIRY_PREFIX + key;
+    const known = this.loaded || this.missing;
+    if (known && !this.mayHaveKeyDeadlines()) return;
+    if (
+      known &&
+      this.changes.changeOf(marker) === undefined &&
+      this.visibleStored()?.[marker] === undefined
+    )
+      return;
+    this.changes.setEncoded(marker, UNSET);
   }
 
   /** Encodes the value of `key`; a refusal names the key. */
@@ -410,6 +492,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   delete(key: DataKey<Data>): void {
     this.assertOpen();
     this.changes.delete(key);
+    this.dropKeyExpiry(key);
   }
 
   flush(): void {

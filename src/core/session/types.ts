@@ -21,6 +21,16 @@ export type NumberKey<Data> = {
       : never;
 }[DataKey<Data>];
 
+/** Options of {@link Session.set}. */
+export interface SetOptions {
+  /**
+   * The key's own lifetime (ms): it disappears after this long, on every store, without moving
+   * the session's deadline (one-time codes, short-lived tokens). Setting the key again without a
+   * `ttl` makes it live as long as the session.
+   */
+  ttl?: number | undefined;
+}
+
 /** Metadata given to {@link Session.login}. */
 export type LoginMeta = SessionMeta;
 
@@ -63,7 +73,7 @@ export interface Session<Data extends SessionData = SessionData> {
   /** Whether `key` holds a value. */
   has(key: DataKey<Data>): Promise<boolean>;
   /** Set `key`. Setting `undefined` deletes it. Throws `INVALID_DATA` for values no store can keep. */
-  set<K extends DataKey<Data>>(key: K, value: Data[K]): void;
+  set<K extends DataKey<Data>>(key: K, value: Data[K], options?: SetOptions): void;
   /** Delete `key`. */
   delete(key: DataKey<Data>): void;
   /** Delete every key (flash messages included). */
