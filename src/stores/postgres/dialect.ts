@@ -20,6 +20,8 @@ export interface PgNames {
   schema: string | undefined;
   /** The bare table name (indexes are named after it). */
   bare: string;
+  /** The NOTIFY channel of the change feed (see `feed.ts`), safe inside quotes. */
+  channel: string;
 }
 
 /** The quoted names of `table` (in `schema`, when given) and its schema-version table. */
@@ -30,7 +32,19 @@ export function pgNames(table: string, schema: string | undefined): PgNames {
     version: `${prefix}"${table}_schema"`,
     schema,
     bare: table,
+    channel: pgChannel(table, schema),
   };
+}
+
+/**
+ * The change feed's channel for a table: `tessera:<schema>.<table>`, or its hash when that passes
+ * PostgreSQL's 63-byte limit on channel names. Identifiers are checked, so it needs no escaping.
+ */
+export function pgChannel(table: string, schema: string | undefined): string {
+  const name = `tessera:${schema ?? ''}.${table}`;
+  return name.length <= 63
+    ? name
+    : `tessera:${createHash('sha256').update(name).digest('hex').slice(0, 40)}`;
 }
 
 /**
@@ -67,15 +81,21 @@ export function pgSchemaSql(n: PgNames): string {
 /** The fixed statements. Every time comparison takes "now" as a parameter (the store's clock). */
 export function pgStatements(n: PgNames) {
   const t = n.table;
+  // Every statement that writes or destroys a row notifies the feed in the same statement, so
+  // no change commits without its notice (PostgreSQL delivers it at commit).
+  const tell = (kind: 'w' | 'd', key: string): string =>
+    `pg_notify('${n.channel}', '${kind}:' || ${key})`;
   return {
     version: `SELECT max(version) AS version FROM ${n.version}`,
     get: `SELECT ${RECORD_COLUMNS} FROM ${t} WHERE id_hash = $1 AND expires_at > $2`,
     touch: `UPDATE ${t} SET expires_at = LEAST($2::bigint, COALESCE(absolute_expires_at, $2::bigint)) WHERE id_hash = $1 AND expires_at > $3`,
-    destroy: `DELETE FROM ${t} WHERE id_hash = $1`,
-    rename: `UPDATE ${t} SET id_hash = $2 WHERE id_hash = $1 AND expires_at > $3`,
+    destroy: `WITH gone AS (DELETE FROM ${t} WHERE id_hash = $1 RETURNING id_hash) SELECT ${tell('d', 'id_hash')} FROM gone`,
+    rename: `WITH moved AS (UPDATE ${t} SET id_hash = $2 WHERE id_hash = $1 AND expires_at > $3 RETURNING id_hash)
+SELECT ${tell('d', '$1::text')}, ${tell('w', 'id_hash')} FROM moved`,
     byUser: `SELECT id_hash, created_at, expires_at, meta FROM ${t} WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id_hash`,
-    destroyByUser: `WITH gone AS (DELETE FROM ${t} WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 RETURNING expires_at)
-SELECT count(*) FILTER (WHERE expires_at > $3)::int AS n FROM gone`,
+    destroyByUser: `WITH gone AS (DELETE FROM ${t} WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 RETURNING id_hash, expires_at),
+told AS (SELECT ${tell('d', 'id_hash')} FROM gone)
+SELECT count(*) FILTER (WHERE expires_at > $3)::int AS n, (SELECT count(*) FROM told) AS told FROM gone`,
     count: `SELECT count(*)::int AS n FROM ${t} WHERE expires_at > $1`,
     scan: `SELECT id_hash FROM ${t} WHERE id_hash > $1 AND expires_at > $2 ORDER BY id_hash LIMIT $3`,
     // SKIP LOCKED: instances collecting at once take disjoint rows and never wait on each other,
@@ -83,6 +103,10 @@ SELECT count(*) FILTER (WHERE expires_at > $3)::int AS n FROM gone`,
     gc: `DELETE FROM ${t} WHERE id_hash IN (SELECT id_hash FROM ${t} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
   };
 }
+
+/** The feed's notice of a write of the row `$1` (one per row the write returns). */
+const notifyWrite = (n: PgNames): string =>
+  `pg_notify('${n.channel}', 'w:' || $1::text) AS notified`;
 
 /** A statement and its parameters. */
 export interface PgQuery {
@@ -162,7 +186,8 @@ export function pgWrite(
     const returning = plan.incrKeys.length > 0 ? counters(plan, 'data', p) : '1 AS ok';
     const guard = incrGuard(plan, 'data', p);
     return {
-      text: `UPDATE ${n.table} SET ${sets.join(', ')} WHERE id_hash = $1 AND expires_at > ${$now}::bigint${guard === undefined ? '' : ` AND ${guard}`} RETURNING ${returning}`,
+      text: `WITH w AS (UPDATE ${n.table} SET ${sets.join(', ')} WHERE id_hash = $1 AND expires_at > ${$now}::bigint${guard === undefined ? '' : ` AND ${guard}`} RETURNING ${returning})
+SELECT w.*, ${notifyWrite(n)} FROM w`,
       values,
     };
   }
@@ -191,11 +216,12 @@ export function pgWrite(
   const returning = ['(SELECT live FROM prior) AS prior_live', `s.xmax::text <> '0' AS updated`];
   if (plan.incrKeys.length > 0) returning.push(counters(plan, 's.data', p));
   return {
-    text: `WITH prior AS (SELECT expires_at > ${$now}::bigint AS live FROM ${n.table} WHERE id_hash = $1)
-INSERT INTO ${n.table} AS s (id_hash, data, created_at, expires_at, absolute_expires_at, user_id, meta)
+    text: `WITH prior AS (SELECT expires_at > ${$now}::bigint AS live FROM ${n.table} WHERE id_hash = $1),
+w AS (INSERT INTO ${n.table} AS s (id_hash, data, created_at, expires_at, absolute_expires_at, user_id, meta)
 VALUES (${insertValues.join(', ')})
 ON CONFLICT (id_hash) DO UPDATE SET ${updates.join(', ')}${guard === undefined ? '' : `\nWHERE NOT (${live}) OR (${guard})`}
-RETURNING ${returning.join(', ')}`,
+RETURNING ${returning.join(', ')})
+SELECT w.*, ${notifyWrite(n)} FROM w`,
     values,
   };
 }

@@ -41,7 +41,9 @@ import {
   type SessionRow,
 } from '../_sql/rows.js';
 import { checkSchemaVersion, missingTable, once } from '../_sql/schema.js';
+import { feedLoop } from '../_shared/feed-loop.js';
 import { pgNames, pgSchemaSql, pgStatements, pgWrite } from './dialect.js';
+import { pgFeedConnect, type ListenPool } from './feed.js';
 
 /** The store's name in messages and metrics. */
 export const STORE_NAME = 'postgres';
@@ -181,6 +183,11 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
     }
   }
 
+  const pool = async (): Promise<ListenPool> => (await ready(), client as ListenPool);
+  const feed = feedLoop(pgFeedConnect(pool, names.channel, timeout), (error) =>
+    options.onError?.(error as Error),
+  );
+
   const deadline = sqlDeadline(STORE_NAME, timeout);
   const run = <T>(op: string, fn: () => Promise<T>): Promise<T> => withDeadline(deadline, op, fn);
   const now = (): number => Math.floor(clock.now());
@@ -226,6 +233,7 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
         await query(sql.destroy, [key]);
       }),
     async close() {
+      await feed.close();
       if (!owned || client === undefined) {
         ending ??= Promise.resolve();
         return;
@@ -263,6 +271,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
       );
     },
     check: () => sqlCheck(store, clock),
+    // LISTEN on the table's channel; every writing statement notifies it (see feed.ts).
+    watch: (onChange) => feed.watch(onChange),
   };
   return store;
 }

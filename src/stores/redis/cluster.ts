@@ -15,6 +15,7 @@ import type { RedisCommands } from './commands.js';
 import { hashEntries, sessionKey, text, userKey, userSession } from './record.js';
 import {
   DELETE_IF_VERSION,
+  DESTROY_COPY,
   DESTROY_IF_USER,
   INDEX_ADD,
   INDEX_PRUNE,
@@ -69,7 +70,8 @@ export async function renameAcrossSlots(
   const to = sessionKey(prefix, newKey);
   let user = '';
   const undo = async (): Promise<void> => {
-    await c.send(['DEL', to], to);
+    // A copy removed again: tell the feed, so no near cache keeps it.
+    await c.run(DESTROY_COPY, [to], [prefix, newKey]);
     if (user !== '') await c.send(['ZREM', userKey(prefix, user), newKey], userKey(prefix, user));
   };
   for (let attempt = 0; attempt < RENAME_ATTEMPTS; attempt++) {
@@ -81,12 +83,14 @@ export async function renameAcrossSlots(
     const fields = new Map(snapshot);
     const expiresAt = fields.get('~e') ?? '';
     user = fields.get('~u') ?? '';
-    const replaced = text(await c.run(PUT, [to], [expiresAt, ...snapshot.flat()]));
+    const replaced = text(await c.run(PUT, [to], [prefix, newKey, expiresAt, ...snapshot.flat()]));
     if (replaced !== '' && replaced !== user)
       await c.send(['ZREM', userKey(prefix, replaced), newKey], userKey(prefix, replaced));
     if (user !== '')
       await c.run(INDEX_ADD, [userKey(prefix, user)], [newKey, fields.get('~i') ?? expiresAt]);
-    const outcome = Number(await c.run(DELETE_IF_VERSION, [from], [fields.get('~v') ?? '']));
+    const outcome = Number(
+      await c.run(DELETE_IF_VERSION, [from], [fields.get('~v') ?? '', prefix, oldKey]),
+    );
     if (outcome === 1) {
       if (user !== '') await c.send(['ZREM', userKey(prefix, user), oldKey], userKey(prefix, user));
       return true;
@@ -157,7 +161,9 @@ export async function destroyByUserAcrossSlots(
   const index = userKey(prefix, userId);
   const members = (await readIndex(c, index, now)).filter(([m]) => m !== exceptKey);
   const outcomes = await Promise.all(
-    members.map(([m]) => c.run(DESTROY_IF_USER, [sessionKey(prefix, m)], [userId, String(now)])),
+    members.map(([m]) =>
+      c.run(DESTROY_IF_USER, [sessionKey(prefix, m)], [userId, String(now), prefix, m]),
+    ),
   );
   if (members.length > 0) await c.run(INDEX_PRUNE, [index], members.flat());
   return outcomes.filter((o) => Number(o) === 1).length;

@@ -72,6 +72,8 @@ export type NodeCommand = (args: readonly string[]) => Promise<unknown>;
 
 /** What the store needs from a client. */
 export interface RedisCommands {
+  /** The client under the layer (the change feed duplicates it for its subscription). */
+  readonly client: RedisClient;
   /** Whether keys are spread over several nodes: a script may then touch one slot only. */
   readonly isCluster: boolean;
   /** Runs one command; `key` routes it in a cluster. */
@@ -251,6 +253,7 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
         };
 
   const layer = (signal: AbortSignal | undefined): RedisCommands => ({
+    client,
     isCluster,
     send: (args, key) => sendReady(args, key, signal),
     async run(script, keys, args) {

@@ -11,6 +11,10 @@
  * session's padded index deadline (about once per idle period), and a destroy of a bound session
  * cost a second call to the index's slot; rename is a copy of 3 calls (5 with a user); byUser is
  * 1 + one HMGET per session; see `cluster.ts`.
+ *
+ * Change feed (`watch`): every script that writes or destroys a session also PUBLISHes the change
+ * on `<prefix>feed` (no extra round trip), and `watch` SUBSCRIBEs on a dedicated connection; on a
+ * cluster the classic PUBLISH reaches every node, so one subscription hears all. See `feed.ts`.
  */
 import { TesseraError } from '../../core/errors.js';
 import { parseStoreUrl, type StoreFactory } from '../../core/store-url.js';
@@ -175,8 +179,14 @@ function openRedisStore(options: RedisStoreOptions): { store: Store; opening: Pr
       'The redis store needs a `client` (ioredis or node-redis) or a `url` such as "redis://127.0.0.1:6379/0".',
     );
   }
+  // node-redis Sentinel has no connection the feed can subscribe on and watch (see feed.ts).
+  const isNodeSentinel =
+    options.client !== undefined
+      ? typeof (options.client as { getMasterNode?: unknown }).getMasterNode === 'function'
+      : fromUrl?.target.mode === 'sentinel' && (options.driver ?? fromUrl.driver) === 'redis';
   const store = redisOperations({
     name: STORE_NAME,
+    hasFeed: !isNodeSentinel,
     use: async () => (commands ??= await opening),
     timeoutMs,
     prefix,

@@ -12,6 +12,8 @@ import type { Clock, Store, WriteResult } from '../../core/store.js';
 import { withDeadline, type Classified, type Deadline } from '../_shared/deadline.js';
 import { followIndex, renameAcrossSlots } from './cluster.js';
 import { isOfClass, type RedisCommands } from './commands.js';
+import { feedLoop, type FeedConnect } from '../_shared/feed-loop.js';
+import { redisFeedConnect } from './feed.js';
 import {
   decodeHash,
   incrKeys,
@@ -47,11 +49,13 @@ export interface RedisOperationsSettings {
   clock: Clock;
   /** Told about session hashes that cannot be read (they read as missing). */
   onError: (error: unknown) => void;
+  /** Whether the client can give the feed a subscription (not a node-redis sentinel). */
+  hasFeed: boolean;
 }
 
 /** The store's methods over the command layer. */
 export function redisOperations(settings: RedisOperationsSettings): Store {
-  const { name, use, timeoutMs, prefix, clock, onError } = settings;
+  const { name, use, timeoutMs, prefix, clock, onError, hasFeed } = settings;
   const deadline: Deadline = { store: name, timeoutMs, setting: '`commandTimeout`', classify };
   /**
    * Runs `op` within the call's one deadline (`commandTimeout`). When the deadline passes, the
@@ -67,6 +71,11 @@ export function redisOperations(settings: RedisOperationsSettings): Store {
       return run(c.withSignal(abort.signal));
     });
   const inline = (c: RedisCommands): boolean => !c.isCluster;
+  let connectFeed: FeedConnect | undefined;
+  const feed = feedLoop(async (handlers) => {
+    connectFeed ??= redisFeedConnect((await use()).client, { prefix, timeoutMs });
+    return connectFeed(handlers);
+  }, onError);
 
   const store: Store = {
     name,
@@ -126,7 +135,11 @@ export function redisOperations(settings: RedisOperationsSettings): Store {
         if (c.isCluster) await followIndex(c, prefix, key, reply);
       }),
     // Not bounded as a call: closing has its own bound on waiting for replies (see commands.ts).
-    close: () => unbounded(name, 'close', async () => (await use()).close()),
+    close: () =>
+      unbounded(name, 'close', async () => {
+        await feed.close();
+        await (await use()).close();
+      }),
     rename: (oldKey, newKey) =>
       guard('rename', async (c) => {
         if (c.isCluster) return renameAcrossSlots(c, prefix, () => clock.now(), oldKey, newKey);
@@ -142,5 +155,7 @@ export function redisOperations(settings: RedisOperationsSettings): Store {
     scan: (cursor, limit = 100) => guard('scan', (c) => scanSessions(c, prefix, cursor, limit)),
     check: () => probeStore(store, `check-${randomUUID()}`, clock.now()),
   };
+  // Pub/Sub on `<prefix>feed`, published by every script that writes or destroys (see feed.ts).
+  if (hasFeed) store.watch = (onChange) => feed.watch(onChange);
   return store;
 }

@@ -35,6 +35,9 @@ export interface LuaScript {
 
 const PRELUDE = `
 local function ukey(prefix, u) return prefix .. 'u:{' .. u .. '}' end
+-- The change feed (see feed.ts): every write and destroy tells the prefix's channel, in the same
+-- script, so no change is made without its notice.
+local function notify(prefix, kind, member) redis.call('PUBLISH', prefix .. 'feed', kind .. member) end
 -- The padded index deadline for a session whose deadline is e (see the module comment).
 local function index_deadline(e, now, abs)
   local target = 2 * tonumber(e) - now
@@ -168,6 +171,7 @@ if string.find(flags, 'i', 1, true) then
   if out[3] ~= '' then redis.call('ZREM', ukey(ARGV[9], out[3]), ARGV[10]) end
   if out[4] ~= '' then index_add(ukey(ARGV[9], out[4]), ARGV[10], out[2]) end
 end
+notify(ARGV[9], 'w:', ARGV[10])
 return out
 `,
 );
@@ -202,7 +206,7 @@ export const DESTROY: LuaScript = script(
   'destroy',
   `
 local u = redis.call('HGET', KEYS[1], '~u')
-redis.call('DEL', KEYS[1])
+if redis.call('DEL', KEYS[1]) == 1 then notify(ARGV[2], 'd:', ARGV[3]) end
 if u and ARGV[1] == 'i' then redis.call('ZREM', ukey(ARGV[2], u), ARGV[3]) end
 return {0, '', u or '', ''}
 `,
@@ -227,6 +231,8 @@ if cur[2] then
   redis.call('ZREM', uk, ARGV[3])
   index_add(uk, ARGV[4], cur[3] or cur[1])
 end
+notify(ARGV[2], 'd:', ARGV[3])
+notify(ARGV[2], 'w:', ARGV[4])
 return 1
 `,
 );
@@ -273,6 +279,7 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
       local e = tonumber(f[1])
       if e and e > tonumber(ARGV[1]) then n = n + 1 end
       redis.call('DEL', sk)
+      notify(ARGV[2], 'd:', m)
     end
     redis.call('ZREM', KEYS[1], m)
   end
