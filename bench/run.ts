@@ -8,11 +8,15 @@
  *   npm run bench -- --only=bare-node,tessera-node   some contenders (bench/results/partial.json)
  *   --rounds=N --duration=S        override the number of rounds and seconds per measurement
  *   npm run bench -- --render      re-write BENCHMARKS.md and the chart from latest.json
+ *   npm run bench -- --stores      the store benches instead: near cache on and off (bench/near-cache.ts),
+ *                                  the tiered store against each tier (bench/tiered.ts), observers on and
+ *                                  off (bench/observers.ts); they use the test servers (npm run services)
  *
  * Every server runs in its own process on 127.0.0.1, pinned to core 0; this process runs
  * autocannon pinned to core 1. Each round measures every contender and kind of traffic once, in
  * the same order, so drift between rounds shows as spread; medians, min and max are reported.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -47,8 +51,19 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     render: { type: 'boolean', default: false },
+    stores: { type: 'boolean', default: false },
   },
 });
+
+if (flags.stores) {
+  for (const script of ['bench/near-cache.ts', 'bench/tiered.ts', 'bench/observers.ts']) {
+    if (!existsSync(script)) continue;
+    process.stderr.write(`\n== ${script}\n`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit' });
+    if (run.status !== 0) process.exitCode = 1;
+  }
+  process.exit();
+}
 
 if (flags.render) {
   rerender();
