@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   ALREADY_COMMITTED: 'The session was changed after it was committed (after the headers went out).',
   CROSS_SITE:
     'A state-changing request came from another site (Sec-Fetch-Site or Origin) and was refused.',
+  LOCK_TIMEOUT:
+    "The session's lock was held by another request for longer than `wait`, or this holder's lease ran out before it finished.",
   UNAUTHENTICATED:
     'The request needs a session bound to a user (a WebSocket handshake with `requireUser`) and has none.',
   READ_ONLY:
@@ -54,6 +56,7 @@ export const ERROR_STATUS: Readonly<Record<TesseraErrorCode, number>> = {
   UNSUPPORTED: 501,
   ALREADY_COMMITTED: 500,
   CROSS_SITE: 403,
+  LOCK_TIMEOUT: 503,
   UNAUTHENTICATED: 401,
   READ_ONLY: 500,
 };

@@ -337,6 +337,8 @@ function wrap<Data extends SessionData>(
     },
     load: after(() => inner.load()),
     save: after(() => inner.save()),
+    lock: after((fn, options) => inner.lock(fn, options)),
+    update: after((key, fn, options) => inner.update(key, fn, options)),
     reload: after(() => inner.reload()),
     setLifetime: (ms) => inner.setLifetime(ms),
     touch: () => inner.touch(),

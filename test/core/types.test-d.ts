@@ -55,6 +55,7 @@ describe('public types', () => {
       | 'TOO_LARGE'
       | 'READ_ONLY'
       | 'UNAUTHENTICATED'
+      | 'LOCK_TIMEOUT'
       | 'INVALID_DATA'
       | 'TOO_MANY_SESSIONS'
       | 'UNSUPPORTED'

@@ -2,6 +2,7 @@
  * @module The manager's half of the session operations a handler calls (the `SessionHost`): the
  * first read, and what must reach the store at once (increment, regenerate, destroy, login).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TesseraError } from '../errors.js';
 import { notANumber, type SessionHost } from '../session/session.js';
 import type { SessionState } from '../session/session.js';
@@ -11,21 +12,70 @@ import type { ManagerContext } from './context.js';
 import type { Renewal } from './renew.js';
 
 /** Builds the host of one manager's sessions. */
+/** How long to sleep before the next try for a held lock: 5 ms doubling to 100 ms, jittered. */
+const backoff = (attempt: number): number =>
+  Math.min(100, 5 * 2 ** attempt) * (0.5 + Math.random() / 2);
+
 export function createHost(
   ctx: ManagerContext,
   load: (s: SessionState) => Promise<StoreRecord | undefined>,
   renewal: Renewal,
 ): SessionHost {
   const { o, call } = ctx;
+  async function save(s: SessionState): Promise<void> {
+    const delta = await settle(s);
+    if (delta === undefined) return;
+    const result = await writeSession(ctx, s, delta, o.clock.now());
+    s.applied(delta, result.counters);
+  }
   return {
     codec: o.codec,
     load,
     now: () => o.clock.now(),
-    async save(s) {
-      const delta = await settle(s);
-      if (delta === undefined) return;
-      const result = await writeSession(ctx, s, delta, o.clock.now());
-      s.applied(delta, result.counters);
+    save,
+    async withLock(s, fn, ttl, wait) {
+      const target = ctx.storeOf(s);
+      if (!target.lock || !target.unlock)
+        throw new TesseraError(
+          'UNSUPPORTED',
+          `The ${ctx.store.name} store has no locks: \`session.lock\` and \`session.update\` need Redis, PostgreSQL, MySQL/MariaDB, SQLite, the file or the memory store.`,
+        );
+      // What the request changed so far is saved first: the lease guards the record, not memory.
+      await save(s);
+      // A session never stored has no id another request could share: nothing to guard.
+      if (s.isMissing) return fn();
+      const key = s.key!;
+      const giveUp = performance.now() + wait;
+      let token: string | undefined;
+      for (let attempt = 0; ; attempt++) {
+        token = await call('lock', () => target.lock!(key, ttl));
+        if (token !== undefined) break;
+        const pause = backoff(attempt);
+        if (performance.now() + pause > giveUp)
+          throw new TesseraError(
+            'LOCK_TIMEOUT',
+            `Another request held this session's lock for more than ${wait} ms; try again, and keep locked sections short.`,
+          );
+        await sleep(pause);
+      }
+      const leased = performance.now();
+      try {
+        await s.reload();
+        const result = await fn();
+        // A lease that ran out may have let another holder in: its changes must not be overwritten.
+        if (performance.now() - leased >= ttl)
+          throw new TesseraError(
+            'LOCK_TIMEOUT',
+            `The locked section took longer than its lease (${ttl} ms): its changes were not saved. Keep slow I/O out of \`lock\`, or pass a longer \`ttl\`.`,
+          );
+        await save(s);
+        return result;
+      } finally {
+        const held = token;
+        await call('unlock', () => target.unlock!(key, held)).catch((error: unknown) =>
+          ctx.report(error, 'unlock'),
+        );
+      }
     },
     async increment(s, key, by) {
       const delta = (await settle(s)) ?? {};

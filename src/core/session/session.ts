@@ -11,7 +11,7 @@ import type { SessionRequest } from '../transport/index.js';
 import type { IdSource } from '../transport/read.js';
 import { Changes, UNSET, visibleKeys } from './changes.js';
 import { appendFlash, checkFlash, FLASH_PREFIX, peekFlash, settleFlash } from './flash.js';
-import type { DataKey, LoginMeta, Session, SessionData, SetOptions } from './types.js';
+import type { DataKey, LockOptions, LoginMeta, Session, SessionData, SetOptions } from './types.js';
 
 /** What a session needs from its manager: the store-side half of its operations. */
 export interface SessionHost {
@@ -20,6 +20,13 @@ export interface SessionHost {
   save(session: SessionState): Promise<void>;
   /** The manager's clock (per-key deadlines). */
   now(): number;
+  /** Runs `fn` under the session's lease (see {@link Session.lock}). */
+  withLock<T>(
+    session: SessionState,
+    fn: () => T | Promise<T>,
+    ttl: number,
+    wait: number,
+  ): Promise<T>;
   increment(session: SessionState, key: string, by: number): Promise<number>;
   regenerate(session: SessionState): Promise<void>;
   destroy(session: SessionState): Promise<void>;
@@ -593,6 +600,35 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   save(): Promise<void> {
     this.assertOpen();
     return this.host.save(this);
+  }
+
+  lock<T>(fn: () => T | Promise<T>, options?: LockOptions): Promise<T> {
+    this.assertOpen();
+    const ttl = options?.ttl ?? 5000;
+    const wait = options?.wait ?? 5000;
+    for (const [name, value] of [
+      ['ttl', ttl],
+      ['wait', wait],
+    ] as const)
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < (name === 'ttl' ? 10 : 0))
+        throw new TesseraError(
+          'INVALID_DATA',
+          `\`lock\`: \`${name}\` must be a number of milliseconds.`,
+        );
+    return this.host.withLock(this, fn, ttl, wait);
+  }
+
+  update<K extends DataKey<Data>>(
+    key: K,
+    fn: (current: Data[K] | undefined) => Data[K] | Promise<Data[K]>,
+    options?: LockOptions,
+  ): Promise<Data[K]> {
+    checkKey(key);
+    return this.lock(async () => {
+      const next = await fn(await this.get(key));
+      this.set(key, next);
+      return next;
+    }, options);
   }
 
   async reload(): Promise<void> {

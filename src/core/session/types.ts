@@ -31,6 +31,18 @@ export interface SetOptions {
   ttl?: number | undefined;
 }
 
+/** Options of {@link Session.lock}. */
+export interface LockOptions {
+  /**
+   * How long the lease lasts (ms). If this request dies, other requests get the lock after it. If
+   * `fn` takes longer, its changes are not saved and `lock` rejects with `LOCK_TIMEOUT`.
+   * @default 5000
+   */
+  ttl?: number | undefined;
+  /** How long to wait for another request's lease (ms) before `LOCK_TIMEOUT`. @default 5000 */
+  wait?: number | undefined;
+}
+
 /** Metadata given to {@link Session.login}. */
 export type LoginMeta = SessionMeta;
 
@@ -117,6 +129,25 @@ export interface Session<Data extends SessionData = SessionData> {
   save(): Promise<void>;
   /** Drop this request's unsaved changes and read the record again (one store read). */
   reload(): Promise<void>;
+  /**
+   * Run `fn` while holding this session's lock, across every process (GoFrame's session lock):
+   * what the request changed so far is saved, the lease is taken (waiting up to `wait`), the
+   * session is read fresh, `fn` runs, its changes are saved, and the lease is released. Another
+   * request's `lock` on the same session waits meanwhile. Keep `fn` short: never hold the lock
+   * over slow I/O. Needs a store with locks (`UNSUPPORTED` otherwise); `LOCK_TIMEOUT` (503) when
+   * the wait or the lease runs out.
+   */
+  lock<T>(fn: () => T | Promise<T>, options?: LockOptions): Promise<T>;
+  /**
+   * Replace `key`'s value with `fn(current)` without losing a concurrent update (a cart push from
+   * two tabs keeps both items): the read, `fn` and the write run under {@link Session.lock}.
+   * Returns the new value.
+   */
+  update<K extends DataKey<Data>>(
+    key: K,
+    fn: (current: Data[K] | undefined) => Data[K] | Promise<Data[K]>,
+    options?: LockOptions,
+  ): Promise<Data[K]>;
   /** Delete the record now and clear the cookie; the request carries on with an empty new session. */
   destroy(): Promise<void>;
   /** Renew the id and bind the session to `userId` (recording device information). */
