@@ -25,6 +25,7 @@ const builtIn = new Map<string, Loader>([
   ['redis+sentinel', () => import('./redis/index.js')],
   ['redis+cluster', () => import('./redis/index.js')],
   ['memcached', () => import('./memcached/index.js')],
+  ['tiered', () => import('./tiered/index.js')],
 ]);
 const registered = new Map<string, StoreFactory>();
 
@@ -50,7 +51,9 @@ export function register(scheme: string, factory: StoreFactory): void {
 
 /**
  * Creates a store from a URL: `memory:`, `redis://127.0.0.1:6379/0`, `postgres://…`,
- * `file:./sessions`, `sqlite:./sessions.db`, `cookie:`, or a scheme passed to {@link register}.
+ * `file:./sessions`, `sqlite:./sessions.db`, `cookie:`,
+ * `tiered:?cache=<encoded url>&durable=<encoded url>&backup=sync|async|off` (see
+ * `tessera-session/stores/tiered`), or a scheme passed to {@link register}.
  */
 export async function createStore(url: string, options: StoreUrlOptions = {}): Promise<Store> {
   const { url: parsed, hosts } = parseStoreUrl(url);
