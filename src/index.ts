@@ -92,3 +92,5 @@ export { probeStore } from './core/probe.js';
 export { storeKey } from './core/id.js';
 export { memoryStore } from './stores/memory/index.js';
 export type { MemoryStoreOptions } from './stores/memory/index.js';
+export { fromEnv } from './config/env.js';
+export type { FromEnvOptions } from './config/env.js';
