@@ -58,6 +58,9 @@ describe('README samples', () => {
         paths: {
           'tessera-session': ['../../src/index.ts'],
           'tessera-session/testing': ['../../src/testing/index.ts'],
+          'tessera-session/metrics': ['../../src/observe/metrics.ts'],
+          'tessera-session/tracing': ['../../src/observe/tracing.ts'],
+          'tessera-session/debug': ['../../src/observe/debug.ts'],
           'tessera-session/stores/*': ['../../src/stores/*/index.ts'],
           'tessera-session/migrate/*': ['../../src/migrate/*.ts'],
           'tessera-session/*': ['../../src/adapters/*.ts'],
