@@ -13,6 +13,7 @@
  *   GET  /api/prefs                   → { name: value, … }       (read-only)
  *   POST /api/destroy                 → {}
  *   GET  /healthz                     → ok                        (never touches the session)
+ *   GET  /ops, /api/ops, /metrics     → the operator view (ops.ts; never touches the session)
  *
  * Routes that take a body take JSON only: another Content-Type is answered 415, so a plain HTML
  * form on another site cannot post to them. Every refusal is `{ error, message }` with a 4xx (or
@@ -20,6 +21,7 @@
  */
 import type { Session, SessionManager, TesseraError } from '../../src/index.js';
 import { ERROR_CODES, isTesseraError } from '../../src/index.js';
+import { opsOf, renderOpsPage } from './ops.js';
 import { renderPage } from './page.js';
 
 /**
@@ -38,6 +40,9 @@ export const DEMO_ROUTES: ReadonlyArray<readonly ['get' | 'post' | 'put', string
   ['get', '/api/devices'],
   ['post', '/api/devices/revoke-others'],
   ['post', '/api/devices/:id/revoke'],
+  ['get', '/ops'],
+  ['get', '/api/ops'],
+  ['get', '/metrics'],
 ];
 
 /** The demo's session data: a visit counter and one key per preference. */
@@ -183,6 +188,16 @@ export async function handleDemo(
   }
 }
 
+/** The operator view's routes: 404 for a manager started without one. */
+async function opsRoute(manager: SessionManager<DemoData>, path: string): Promise<DemoReply> {
+  const ops = opsOf(manager);
+  if (ops === undefined)
+    return fail(404, 'NOT_FOUND', 'This demo runs without an operator view; `npm start` has one.');
+  if (path === '/ops') return { status: 200, html: renderOpsPage(manager.store.name) };
+  if (path === '/metrics') return { status: 200, text: await ops.registry.metrics() };
+  return ok({ store: manager.store.name, totals: await ops.totals(), samples: ops.samples });
+}
+
 async function route(
   manager: SessionManager<DemoData>,
   session: Session<DemoData>,
@@ -190,6 +205,8 @@ async function route(
 ): Promise<DemoReply | undefined> {
   const { method, path } = req;
   if (path === '/healthz' && method === 'GET') return { status: 200, text: 'ok' };
+  if ((path === '/ops' || path === '/api/ops' || path === '/metrics') && method === 'GET')
+    return opsRoute(manager, path);
   if (path === '/' && method === 'GET') {
     const flash = Object.values(await session.consumeFlash()).flat();
     return { status: 200, html: renderPage(flash) };

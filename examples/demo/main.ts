@@ -9,6 +9,7 @@
 import type { Server } from 'node:http';
 import { createSessionManager, createStore, isTesseraError } from '../../src/index.js';
 import type { DemoData } from './app.js';
+import { createOps } from './ops.js';
 
 const FRAMEWORKS = ['node', 'express', 'fastify', 'koa', 'hono', 'fetch'] as const;
 type Framework = (typeof FRAMEWORKS)[number];
@@ -44,11 +45,15 @@ function listenFailure(error: unknown): string | undefined {
 
 try {
   const store = await createStore(storeUrl, secret === undefined ? {} : { secret });
+  // The operator view at /ops is fed by the manager's own Prometheus metrics (also at /metrics).
+  const ops = createOps();
   const manager = createSessionManager<DemoData>({
     store,
     maxSessionsPerUser: store.byUser ? 10 : undefined,
+    observers: [ops.observer],
     onError: (e) => console.error('tessera:', e instanceof Error ? e.message : e),
   });
+  ops.start(manager);
   const module = (await import(`./${framework}.js`)) as {
     serve(m: typeof manager, port: number, host?: string): Promise<Server>;
   };

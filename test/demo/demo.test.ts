@@ -50,6 +50,30 @@ for (const framework of FRAMEWORKS) {
       expect(json(missing.body)).toMatchObject({ error: 'NOT_FOUND' });
     });
 
+    it('has an operator view fed by its own metrics, which touches no session', async () => {
+      const client = new Client(demo!.url);
+      await client.post('/api/count');
+      await client.post('/api/count');
+      const ops = await new Client(demo!.url).get('/api/ops');
+      expect(ops.status).toBe(200);
+      expect(ops.setCookies).toEqual([]);
+      const body = json(ops.body) as {
+        store: string;
+        totals: { calls: number; errors: number; commits: Record<string, number> };
+        samples: unknown[];
+      };
+      expect(body.store).toBe('memory');
+      expect(body.totals.calls).toBeGreaterThanOrEqual(2);
+      expect(Object.keys(body.totals.commits).sort()).toEqual(['create', 'none', 'touch', 'write']);
+      expect(Array.isArray(body.samples)).toBe(true);
+      const metrics = await new Client(demo!.url).get('/metrics');
+      expect(metrics.body).toMatch(/^tessera_store_call_duration_seconds_count\{/m);
+      expect(metrics.body).not.toContain(client.cookies.get('sid')!);
+      const page = await new Client(demo!.url).get('/ops');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('Operator view');
+    });
+
     it('counts visits in a session that starts with the first write', async () => {
       const client = new Client(demo!.url);
       const first = await client.get('/api/session');
