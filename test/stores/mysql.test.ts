@@ -22,7 +22,7 @@ afterAll(() => pool.end());
 
 const tables = new WeakMap<Store, string>();
 const dropTable = async (table: string): Promise<void> => {
-  await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_schema\``);
+  await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_schema\`, \`${table}_locks\``);
 };
 
 runStoreContract({

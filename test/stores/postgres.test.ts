@@ -16,7 +16,9 @@ afterAll(() => pool.end());
 const tables = new WeakMap<Store, string>();
 const dropTable = async (table: string, schema?: string): Promise<void> => {
   const prefix = schema === undefined ? '' : `"${schema}".`;
-  await pool.query(`DROP TABLE IF EXISTS ${prefix}"${table}", ${prefix}"${table}_schema"`);
+  await pool.query(
+    `DROP TABLE IF EXISTS ${prefix}"${table}", ${prefix}"${table}_schema", ${prefix}"${table}_locks"`,
+  );
 };
 
 runStoreContract({

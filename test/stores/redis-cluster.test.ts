@@ -43,6 +43,21 @@ describe.skipIf(skip).each(['ioredis', 'redis'])(
       raw.disconnect();
     });
 
+    it("keeps a lease in its session's hash slot, on the session's node", async () => {
+      const key = newKey();
+      await store.write(key, { create: true }, clock.now() + 60_000);
+      const token = await store.lock!(key, 5000);
+      const lease = `${prefix}l:{${key}}`;
+      expect(await raw.cluster('KEYSLOT', lease)).toBe(
+        await raw.cluster('KEYSLOT', `${prefix}s:{${key}}`),
+      );
+      expect(await raw.get(lease)).toBe(token);
+      expect(await store.count!()).toBe(1);
+      expect(await store.unlock!(key, token!)).toBe(true);
+      expect(await raw.exists(lease)).toBe(0);
+      await store.destroy(key);
+    });
+
     it('spreads sessions over every master, and counts and scans them on each', async () => {
       const keys = Array.from({ length: 60 }, newKey);
       for (const key of keys) await store.write(key, { create: true }, clock.now() + 60_000);

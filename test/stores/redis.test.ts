@@ -81,6 +81,22 @@ describe.skipIf(skip)('redis store on one server', () => {
     expect(await raw.call('PEXPIRETIME', hash)).toBe(t + 90_000);
   });
 
+  it('keeps a lease as the string <prefix>l:{key} holding its token, ended by Redis at its ttl', async () => {
+    const { store, prefix } = await open();
+    const key = newKey();
+    const token = await store.lock!(key, 5000);
+    const lease = `${prefix}l:{${key}}`;
+    expect(await raw.get(lease)).toBe(token);
+    const ttl = await raw.pttl(lease);
+    expect(ttl).toBeGreaterThan(4000);
+    expect(ttl).toBeLessThanOrEqual(5000);
+    // Another holder's token now in the key: an old token's unlock leaves it alone.
+    await raw.set(lease, 'someone-else', 'PX', 5000);
+    expect(await store.unlock!(key, token!)).toBe(false);
+    expect(await raw.get(lease)).toBe('someone-else');
+    await raw.del(lease);
+  });
+
   it('stores data keys that start with "~" apart from the reserved fields', async () => {
     const { store, prefix } = await open();
     const key = newKey();

@@ -94,6 +94,29 @@ runSqlStoreSuite({
 });
 
 describe('sqlite store', () => {
+  it('keeps leases in <table>_locks, and names that table when tables made without it lack it', async () => {
+    const path = join(dir, `${freshTable('lease')}.db`);
+    const table = freshTable('t');
+    const first = sqliteStore({ path, table });
+    const key = newKey();
+    const token = await first.lock!(key, 5000);
+    await first.close();
+    const db = open(path);
+    const row = db
+      .prepare(`SELECT token, expires_at FROM "${table}_locks" WHERE id_hash = ?`)
+      .get(key) as { token: string; expires_at: number } | undefined;
+    expect(row?.token).toBe(token);
+    expect(row!.expires_at - Date.now()).toBeGreaterThan(4000);
+    db.exec(`DROP TABLE "${table}_locks"`);
+    db.close();
+    const old = sqliteStore({ path, table, createTable: false });
+    await expect(old.lock!(key, 5000)).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringContaining(`${table}_locks`),
+    });
+    await old.close();
+  });
+
   it('needs a path or a client', () => {
     expect(() => sqliteStore({})).toThrow(/path/);
   });

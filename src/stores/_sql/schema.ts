@@ -49,3 +49,15 @@ export function missingTable(table: string, cause?: unknown): TesseraError {
     cause === undefined ? {} : { cause },
   );
 }
+
+/**
+ * The message when the lease table `<table>_locks` is missing: tables made by hand before leases
+ * existed lack it (a store that creates its tables makes it with the others).
+ */
+export function missingLeaseTable(table: string, cause?: unknown): TesseraError {
+  return new TesseraError(
+    'CONFIG',
+    `Table ${table}_locks (the leases of lock/unlock) does not exist. Create it as the README shows, or let the store create its tables (createTable: true).`,
+    cause === undefined ? {} : { cause },
+  );
+}

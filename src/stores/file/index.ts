@@ -44,6 +44,7 @@ import {
   touchMarker,
   writeAtomic,
 } from './io.js';
+import { fileLeases } from './lease.js';
 import { withLock, type LockTiming } from './lock.js';
 import { createGc, HEX_NAME, SESSION_FILE } from './gc.js';
 import { leafDirs, list } from './walk.js';
@@ -95,6 +96,8 @@ export function fileStore(options: FileStoreOptions): Store {
     await remove(file);
     if (durable) await syncDir(dirname(file));
   }
+
+  const leases = fileLeases(root, clock, timing);
 
   const store: Store = {
     name: STORE_NAME,
@@ -227,6 +230,9 @@ export function fileStore(options: FileStoreOptions): Store {
       return { keys };
     },
     gc: createGc({ paths, clock, timing, locked, unlinkSession }),
+    // `<dir>/leases/<hex>.lease`, read and replaced under the cross-process lock (see lease.ts).
+    lock: (key, ttlMs) => leases.lock(key, ttlMs),
+    unlock: (key, token) => leases.unlock(key, token),
     check: () =>
       probeStore(
         store,

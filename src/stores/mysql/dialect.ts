@@ -38,6 +38,12 @@ export function mySchemaSql(table: string): string[] {
   KEY expires_at_idx (expires_at),
   KEY user_id_idx (user_id, created_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    `CREATE TABLE IF NOT EXISTS \`${table}_locks\` (
+  id_hash VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  token VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (id_hash)
+) ENGINE=InnoDB`,
     `CREATE TABLE IF NOT EXISTS ${v} (version INT NOT NULL) ENGINE=InnoDB`,
     `INSERT INTO ${v} (version) SELECT ${SQL_SCHEMA_VERSION} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${v})`,
     `SELECT MAX(version) AS version FROM ${v}`,

@@ -52,6 +52,7 @@ import {
 } from '../_sql/rows.js';
 import { checkSchemaVersion, missingTable, once } from '../_sql/schema.js';
 import { mySchemaSql, myStatements, myWrite, rowsMatched } from './dialect.js';
+import { myLeases } from './lease.js';
 import { asPromisePool, createMysqlPool, mysqlConfigFromUrl, type MysqlClient } from './pool.js';
 
 export { mysqlConfigFromUrl } from './pool.js';
@@ -211,6 +212,7 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
   const run = <T>(op: string, fn: (scope: CallScope) => Promise<T>): Promise<T> =>
     withDeadline(deadline, op, fn);
   const now = (): number => Math.floor(clock.now());
+  const leases = myLeases(table, (text, values) => exec<ResultSetHeader>(text, values), now);
 
   async function readLive(key: string, at: number): Promise<StoreRecord | undefined> {
     const [row] = await exec<RowDataPacket[]>(sql.get, [key, at]);
@@ -298,6 +300,9 @@ export function mysqlStore(options: MysqlStoreOptions = {}): Store {
       );
     },
     check: () => sqlCheck(store, clock),
+    // A lease row in `<table>_locks` (see lease.ts).
+    lock: (key, ttlMs) => run('lock', () => leases.lock(key, ttlMs)),
+    unlock: (key, token) => run('unlock', () => leases.unlock(key, token)),
   };
   return store;
 }

@@ -17,6 +17,8 @@ export interface PgNames {
   table: string;
   /** The schema-version table. */
   version: string;
+  /** The lease table (see `lease.ts`). */
+  leases: string;
   schema: string | undefined;
   /** The bare table name (indexes are named after it). */
   bare: string;
@@ -30,6 +32,7 @@ export function pgNames(table: string, schema: string | undefined): PgNames {
   return {
     table: `${prefix}"${table}"`,
     version: `${prefix}"${table}_schema"`,
+    leases: `${prefix}"${table}_locks"`,
     schema,
     bare: table,
     channel: pgChannel(table, schema),
@@ -70,6 +73,11 @@ export function pgSchemaSql(n: PgNames): string {
 )`,
     `CREATE INDEX IF NOT EXISTS "${n.bare}_expires_at_idx" ON ${n.table} (expires_at)`,
     `CREATE INDEX IF NOT EXISTS "${n.bare}_user_id_idx" ON ${n.table} (user_id, created_at) WHERE user_id IS NOT NULL`,
+    `CREATE TABLE IF NOT EXISTS ${n.leases} (
+  id_hash text COLLATE "C" PRIMARY KEY,
+  token text NOT NULL,
+  expires_at bigint NOT NULL
+)`,
     `CREATE TABLE IF NOT EXISTS ${n.version} (version integer NOT NULL)`,
     `INSERT INTO ${n.version} (version) SELECT ${SQL_SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM ${n.version})`,
     `SELECT max(version) AS version FROM ${n.version}`,

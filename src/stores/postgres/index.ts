@@ -44,6 +44,7 @@ import { checkSchemaVersion, missingTable, once } from '../_sql/schema.js';
 import { feedLoop } from '../_shared/feed-loop.js';
 import { pgNames, pgSchemaSql, pgStatements, pgWrite } from './dialect.js';
 import { pgFeedConnect, type ListenPool } from './feed.js';
+import { pgLeases } from './lease.js';
 
 /** The store's name in messages and metrics. */
 export const STORE_NAME = 'postgres';
@@ -192,6 +193,8 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
   const run = <T>(op: string, fn: () => Promise<T>): Promise<T> => withDeadline(deadline, op, fn);
   const now = (): number => Math.floor(clock.now());
 
+  const leases = pgLeases(names, async (text, values) => (await query(text, values)).rowCount, now);
+
   async function readLive(key: string, at: number): Promise<StoreRecord | undefined> {
     const { rows } = await query(sql.get, [key, at]);
     return rows[0] === undefined ? undefined : toRecord(rows[0] as SessionRow);
@@ -271,6 +274,9 @@ export function postgresStore(options: PostgresStoreOptions = {}): Store {
       );
     },
     check: () => sqlCheck(store, clock),
+    // A lease row in `<table>_locks`, taken by an upsert that only overwrites a lease that ran out.
+    lock: (key, ttlMs) => run('lock', () => leases.lock(key, ttlMs)),
+    unlock: (key, token) => run('unlock', () => leases.unlock(key, token)),
     // LISTEN on the table's channel; every writing statement notifies it (see feed.ts).
     watch: (onChange) => feed.watch(onChange),
   };

@@ -6,8 +6,9 @@
  * round trips (and the wait for a client the store created to connect).
  *
  * Round trips per operation (one server or Sentinel): get 1 (HGETALL), write 1, touch 1, destroy 1,
- * rename 1, byUser 1, destroyByUser 1 (EVALSHA each). In a cluster the user index lives in another
- * slot than the session: a write that binds or unbinds a user, a write or touch that moves the
+ * rename 1, byUser 1, destroyByUser 1 (EVALSHA each), lock 1 (SET NX PX), unlock 1 (EVALSHA),
+ * the same in a cluster for lock and unlock. In a cluster the user index lives in another slot
+ * than the session: a write that binds or unbinds a user, a write or touch that moves the
  * session's padded index deadline (about once per idle period), and a destroy of a bound session
  * cost a second call to the index's slot; rename is a copy of 3 calls (5 with a user); byUser is
  * 1 + one HMGET per session; see `cluster.ts`.
@@ -15,6 +16,9 @@
  * Change feed (`watch`): every script that writes or destroys a session also PUBLISHes the change
  * on `<prefix>feed` (no extra round trip), and `watch` SUBSCRIBEs on a dedicated connection; on a
  * cluster the classic PUBLISH reaches every node, so one subscription hears all. See `feed.ts`.
+ *
+ * Leases (`lock`/`unlock`): the key `<prefix>l:{<key>}`, in the session's hash slot, expired by
+ * Redis itself; see `lock.ts`.
  */
 import { TesseraError } from '../../core/errors.js';
 import { parseStoreUrl, type StoreFactory } from '../../core/store-url.js';

@@ -14,6 +14,7 @@ import { followIndex, renameAcrossSlots } from './cluster.js';
 import { isOfClass, type RedisCommands } from './commands.js';
 import { feedLoop, type FeedConnect } from '../_shared/feed-loop.js';
 import { redisFeedConnect } from './feed.js';
+import { releaseLease, takeLease } from './lock.js';
 import {
   decodeHash,
   incrKeys,
@@ -154,6 +155,9 @@ export function redisOperations(settings: RedisOperationsSettings): Store {
     count: () => guard('count', (c) => countSessions(c, prefix)),
     scan: (cursor, limit = 100) => guard('scan', (c) => scanSessions(c, prefix, cursor, limit)),
     check: () => probeStore(store, `check-${randomUUID()}`, clock.now()),
+    // `<prefix>l:{<key>}`, SET NX PX; released by a token-checking script (see lock.ts).
+    lock: (key, ttlMs) => guard('lock', (c) => takeLease(c, prefix, key, ttlMs)),
+    unlock: (key, token) => guard('unlock', (c) => releaseLease(c, prefix, key, token)),
   };
   // Pub/Sub on `<prefix>feed`, published by every script that writes or destroys (see feed.ts).
   if (hasFeed) store.watch = (onChange) => feed.watch(onChange);

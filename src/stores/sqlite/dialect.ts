@@ -31,6 +31,11 @@ export function liteSchemaSql(table: string): string {
 );
 CREATE INDEX IF NOT EXISTS "${table}_expires_at_idx" ON ${t} (expires_at);
 CREATE INDEX IF NOT EXISTS "${table}_user_id_idx" ON ${t} (user_id, created_at) WHERE user_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS "${table}_locks" (
+  id_hash TEXT NOT NULL PRIMARY KEY,
+  token TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ${v} (version INTEGER NOT NULL);
 INSERT INTO ${v} (version) SELECT ${SQL_SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM ${v});`;
 }

@@ -52,6 +52,7 @@ import {
 } from '../_sql/rows.js';
 import { checkSchemaVersion, missingTable, once } from '../_sql/schema.js';
 import { busyTimeoutOf, openDatabase, type SqliteDatabase } from './database.js';
+import { liteLeases } from './lease.js';
 import { liteNumber, liteSchemaSql, liteStatements, liteWrite } from './dialect.js';
 
 export type { SqliteDatabase } from './database.js';
@@ -179,6 +180,13 @@ function sqliteStoreOn(
       })
       .immediate();
 
+  const leases = liteLeases({
+    table,
+    prepare,
+    immediate: (step) => db!.transaction(step).immediate(),
+    now,
+  });
+
   const readLive = (key: string, at: number): StoreRecord | undefined => {
     const row = prepare(sql.get).get(key, liteNumber(at)) as SessionRow | undefined;
     return row === undefined ? undefined : toRecord(row);
@@ -265,6 +273,9 @@ function sqliteStoreOn(
       );
     },
     check: () => sqlCheck(store, clock),
+    // A lease row in `<table>_locks`, taken by an upsert under BEGIN IMMEDIATE (see lease.ts).
+    lock: (key, ttlMs) => run('lock', () => leases.lock(key, ttlMs)),
+    unlock: (key, token) => run('unlock', () => leases.unlock(key, token)),
   };
   return store;
 }
