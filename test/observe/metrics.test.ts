@@ -96,8 +96,9 @@ describe('prometheusObserver', () => {
     expect(sample(text, calls('get', 'error'))).toBe(1);
     expect(sample(text, calls('write', 'error'))).toBe(1);
     expect(sample(text, calls('write', 'ok'))).toBe(1);
-    // The failed read inside a handler reaches the caller without an onError event (no commit ran);
-    // the second visit fails in its commit, which is reported.
+    // The failed read inside a handler is reported as it reaches the caller; the second visit
+    // fails in its commit, reported too.
+    expect(sample(text, 'tessera_errors_total{code="STORE_UNAVAILABLE",during="load"}')).toBe(1);
     expect(sample(text, 'tessera_errors_total{code="STORE_UNAVAILABLE",during="commit"}')).toBe(1);
   });
 

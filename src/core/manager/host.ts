@@ -3,9 +3,10 @@
  * first read, and what must reach the store at once (increment, regenerate, destroy, login).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TesseraError } from '../errors.js';
+import { isTesseraError, TesseraError } from '../errors.js';
 import { notANumber, type SessionHost } from '../session/session.js';
 import type { SessionState } from '../session/session.js';
+import type { LoginMeta } from '../session/types.js';
 import type { StoreRecord } from '../store.js';
 import { settle, writeSession } from './commit.js';
 import type { ManagerContext } from './context.js';
@@ -28,7 +29,7 @@ export function createHost(
     const result = await writeSession(ctx, s, delta, o.clock.now());
     s.applied(delta, result.counters);
   }
-  return {
+  const host: SessionHost = {
     codec: o.codec,
     load,
     now: () => o.clock.now(),
@@ -103,5 +104,28 @@ export function createHost(
       s.ended();
     },
     login: renewal.login,
+  };
+  const onError = o.observers.onError;
+  if (onError === undefined) return host;
+  // With an error observer, a failed operation of a handler reaches it too (and still the caller).
+  const observed =
+    <A extends unknown[], R>(during: string, run: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      run(...args).catch((error: unknown) => {
+        if (isTesseraError(error)) onError({ error, during });
+        throw error;
+      });
+  return {
+    ...host,
+    load: observed('load', (s: SessionState) => host.load(s)),
+    save: observed('save', (s: SessionState) => host.save(s)),
+    increment: observed('increment', (s: SessionState, key: string, by: number) =>
+      host.increment(s, key, by),
+    ),
+    regenerate: observed('regenerate', (s: SessionState) => host.regenerate(s)),
+    destroy: observed('destroy', (s: SessionState) => host.destroy(s)),
+    login: observed('login', (s: SessionState, userId: string, meta: LoginMeta | undefined) =>
+      host.login(s, userId, meta),
+    ),
   };
 }
