@@ -10,7 +10,8 @@
  *   npm run bench -- --render      re-write BENCHMARKS.md and the chart from latest.json
  *   npm run bench -- --stores      the store benches instead: near cache on and off (bench/near-cache.ts),
  *                                  the tiered store against each tier (bench/tiered.ts), observers on and
- *                                  off (bench/observers.ts); they use the test servers (npm run services)
+ *                                  off (bench/observers.ts), a lock round trip and a rate-limit check
+ *                                  (bench/toolkit.ts); they use the test servers (npm run services)
  *
  * Every server runs in its own process on 127.0.0.1, pinned to core 0; this process runs
  * autocannon pinned to core 1. Each round measures every contender and kind of traffic once, in
@@ -56,7 +57,12 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.stores) {
-  for (const script of ['bench/near-cache.ts', 'bench/tiered.ts', 'bench/observers.ts']) {
+  for (const script of [
+    'bench/near-cache.ts',
+    'bench/tiered.ts',
+    'bench/observers.ts',
+    'bench/toolkit.ts',
+  ]) {
     if (!existsSync(script)) continue;
     process.stderr.write(`\n== ${script}\n`);
     const run = spawnSync(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit' });

@@ -61,6 +61,7 @@ describe('README samples', () => {
           'tessera-session/metrics': ['../../src/observe/metrics.ts'],
           'tessera-session/tracing': ['../../src/observe/tracing.ts'],
           'tessera-session/debug': ['../../src/observe/debug.ts'],
+          'tessera-session/limit': ['../../src/limit/index.ts'],
           'tessera-session/stores/*': ['../../src/stores/*/index.ts'],
           'tessera-session/migrate/*': ['../../src/migrate/*.ts'],
           'tessera-session/*': ['../../src/adapters/*.ts'],
