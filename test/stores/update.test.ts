@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSessionManager, type Store } from '../../src/index.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createSessionManager, createStore, type Store } from '../../src/index.js';
+import { SERVICES, skipUnless } from '../support/services.js';
 import { backends } from '../support/backends.js';
 import { withCookie } from '../support/requests.js';
 
+const run = promisify(execFile);
 const folder = mkdtempSync(join(tmpdir(), 'tessera-update-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
@@ -96,6 +100,54 @@ for (const backend of await backends(folder)) {
     });
   });
 }
+
+const processUrls = [
+  [
+    'Redis',
+    await skipUnless('Redis', SERVICES.redis.port),
+    () => `redis://127.0.0.1:${SERVICES.redis.port}/0?prefix=upd-${Date.now().toString(36)}:`,
+  ],
+  [
+    'PostgreSQL',
+    await skipUnless('PostgreSQL', 5499),
+    () => `${SERVICES.postgres.url}?table=upd_${Date.now().toString(36)}`,
+  ],
+] as const;
+
+describe('session.update across processes', () => {
+  for (const [name, skip, urlOf] of processUrls)
+    it.skipIf(skip)(
+      `three processes pushing 15 items each keep all 45 on ${name}`,
+      async () => {
+        const url = urlOf();
+        const manager = createSessionManager<Data>({
+          store: await createStore(url),
+          gcInterval: false,
+        });
+        try {
+          const first = manager.load(withCookie(undefined));
+          first.set('note', 'start');
+          await manager.commit(first);
+          const worker = new URL('../fixtures/update/worker.ts', import.meta.url).pathname;
+          await Promise.all(
+            ['a', 'b', 'c'].map((tag) =>
+              run(process.execPath, ['--import', 'tsx', worker, url, first.id!, '15', tag], {
+                cwd: new URL('../..', import.meta.url).pathname,
+              }),
+            ),
+          );
+          const cart = (await manager
+            .load(withCookie(first.id))
+            .get('cart')) as unknown as string[];
+          expect(cart).toHaveLength(45);
+          expect(new Set(cart).size).toBe(45);
+        } finally {
+          await manager.close();
+        }
+      },
+      60_000,
+    );
+});
 
 describe('locks on a store without them', () => {
   it('are refused with UNSUPPORTED', async () => {
