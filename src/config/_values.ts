@@ -3,6 +3,7 @@
  * failing with a `CONFIG` error that names the variable.
  */
 import { TesseraError } from '../core/errors.js';
+import { nearestName } from '../core/options-check.js';
 
 const UNITS: Readonly<Record<string, number>> = {
   ms: 1,
@@ -76,28 +77,7 @@ export function parseChoice<T extends string>(
   return found;
 }
 
-/** The edit distance of two short strings (as `src/core/options-check.ts` computes it). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** The name of `known` nearest to `name`, when one is close enough to be a typo. */
 export function nearest(name: string, known: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(3, Math.floor(name.length / 4));
-  for (const candidate of known) {
-    const d = distance(name, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
+  return nearestName(name, known, Math.max(3, Math.floor(name.length / 4)));
 }

@@ -56,16 +56,26 @@ function distance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** The name of `known` nearest to `name`, when closer than `within` edits (a typo). */
+export function nearestName(
+  name: string,
+  known: Iterable<string>,
+  within: number,
+): string | undefined {
+  let best: string | undefined;
+  let bestDistance = within;
+  for (const candidate of known) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
 function unknownOption(key: string, known: readonly string[]): TesseraError {
   const hint = FROM_EXPRESS_SESSION[key];
   if (hint !== undefined)
     return new TesseraError('CONFIG', `Option \`${key}\` is express-session's. ${hint}`);
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const name of known) {
-    const d = distance(key, name);
-    if (d < bestDistance) [best, bestDistance] = [name, d];
-  }
+  const best = nearestName(key, known, 3);
   return new TesseraError(
     'CONFIG',
     `Unknown option \`${key}\`${best === undefined ? '' : `; did you mean \`${best}\``}? The options are listed in the README (Options).`,
