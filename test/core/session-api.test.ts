@@ -9,6 +9,8 @@ import { memoryStore } from '../../src/stores/memory/index.js';
 import { testClock } from '../contract/store.js';
 import { browser, header, request, setCookieValue, withCookie } from '../support/requests.js';
 import { spyStore } from '../support/spy-store.js';
+import { FAULTS, faultyStore } from '../support/faults.js';
+import { rateLimiter } from '../../src/limit/index.js';
 
 const MINUTE = 60_000;
 
@@ -235,5 +237,64 @@ describe('maxBytes and size()', () => {
 
   it('is checked as an option', () => {
     expect(() => createSessionManager({ maxBytes: 10 })).toThrow(/maxBytes/);
+  });
+});
+
+describe('failed store calls of lock, update, save and rate limits', () => {
+  it('update: whichever store call fails or hangs, the cart keeps its items and the next update works', async () => {
+    for (const fault of FAULTS)
+      for (let n = 1; n <= 4; n++) {
+        const store = faultyStore(memoryStore());
+        const manager = createSessionManager<{ cart: number[] }>({
+          store,
+          storeTimeout: 100,
+          gcInterval: false,
+        });
+        const b = browser(manager);
+        await b.visit((s) => s.set('cart', [1]));
+        const s = manager.load(withCookie(b.cookie));
+        const start = store.calls;
+        store.arm(n, fault);
+        // lock, the fresh read, the write, unlock: a failure before the write changes nothing.
+        const outcome = await s
+          .update('cart', (cart) => [...(cart ?? []), 2], { ttl: 300 })
+          .then(
+            () => 'ok',
+            (error: unknown) => (isTesseraError(error) ? error.code : 'other'),
+          );
+        store.disarm();
+        const label = `${fault} at call ${n} (${store.ops[start + n - 1]}) → ${outcome}`;
+        expect(['ok', 'STORE_UNAVAILABLE', 'STORE_TIMEOUT'], label).toContain(outcome);
+        const cart = await manager.load(withCookie(b.cookie)).get('cart');
+        expect([[1], [1, 2]], label).toContainEqual(cart);
+        // A lease left behind ends with its ttl: the next update waits for it, then works.
+        const next = manager.load(withCookie(b.cookie));
+        await next.update('cart', (c) => [...(c ?? []), 3], { wait: 2000 });
+        expect((await manager.load(withCookie(b.cookie)).get('cart'))!.at(-1), label).toBe(3);
+        await manager.close();
+      }
+  });
+
+  it('save: a failed write rejects, and the session is as it was', async () => {
+    const store = faultyStore(memoryStore());
+    const manager = createSessionManager<{ a: number }>({ store, gcInterval: false });
+    const b = browser(manager);
+    await b.visit((s) => s.set('a', 1));
+    const s = manager.load(withCookie(b.cookie));
+    await s.load();
+    s.set('a', 2);
+    store.arm(1, 'error');
+    await expect(s.save()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    store.disarm();
+    expect(await manager.load(withCookie(b.cookie)).get('a')).toBe(1);
+  });
+
+  it('a rate-limit check on a failing store rejects with the store error, never a verdict', async () => {
+    const store = faultyStore(memoryStore());
+    const limiter = rateLimiter({ store, limit: 5, windowMs: 60_000 });
+    store.arm(1, 'error');
+    await expect(limiter.check('k')).rejects.toThrow(/injected failure/);
+    store.disarm();
+    expect((await limiter.check('k')).remaining).toBe(4);
   });
 });

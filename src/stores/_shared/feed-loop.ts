@@ -3,6 +3,7 @@
  * opens on the first watch, reports `{ kind: 'feed', isLive }` when the connection drops and when
  * it is back, reconnects by itself, and closes with the last unwatch.
  */
+import { TesseraError } from '../../core/errors.js';
 import type { StoreChange, Unwatch } from '../../core/store.js';
 
 /** What a feed connection reports to the loop. */
@@ -137,5 +138,30 @@ export function feedLoop(connect: FeedConnect, onError: (error: unknown) => void
       watchers.clear();
       await stop();
     },
+  };
+}
+
+/**
+ * A bound for the feed's own steps (connecting, subscribing, a heartbeat) of one store: the
+ * returned function rejects with `STORE_TIMEOUT` after `ms` unless `promise` settled first.
+ */
+export function feedWithin(
+  store: string,
+): <T>(promise: Promise<T>, ms: number, what: string) => Promise<T> {
+  return (promise, ms, what) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new TesseraError(
+              'STORE_TIMEOUT',
+              `The ${store} store's feed: ${what} took over ${ms} ms.`,
+            ),
+          ),
+        ms,
+      );
+    });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
   };
 }

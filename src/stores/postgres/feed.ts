@@ -15,30 +15,14 @@
  */
 import type { PoolClient } from 'pg';
 import { TesseraError } from '../../core/errors.js';
-import type { FeedConnect, FeedConnection } from '../_shared/feed-loop.js';
+import { feedWithin, type FeedConnect, type FeedConnection } from '../_shared/feed-loop.js';
 
 /** A pool as far as the feed uses it. */
 export interface ListenPool {
   connect?(): Promise<PoolClient>;
 }
 
-/** Rejects after `ms` unless `promise` settled first. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TesseraError(
-            'STORE_TIMEOUT',
-            `The postgres store's feed: ${what} took over ${ms} ms.`,
-          ),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
+const within = feedWithin('postgres');
 
 /** The connect step of the feed loop: LISTEN `channel` on a connection of `pool`. */
 export function pgFeedConnect(

@@ -29,7 +29,12 @@
  */
 import type { Cluster as IoRedisCluster, Redis as IoRedis } from 'ioredis';
 import { TesseraError } from '../../core/errors.js';
-import type { FeedConnect, FeedConnection, FeedHandlers } from '../_shared/feed-loop.js';
+import {
+  feedWithin,
+  type FeedConnect,
+  type FeedConnection,
+  type FeedHandlers,
+} from '../_shared/feed-loop.js';
 import type { NodeRedisClientLike, NodeRedisClusterLike, RedisClient } from './commands.js';
 
 /** The channel of the feed of `prefix`. */
@@ -70,20 +75,7 @@ export interface RedisFeedSettings {
   timeoutMs: number;
 }
 
-/** Rejects after `ms` unless `promise` settled first. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TesseraError('STORE_TIMEOUT', `The redis store's feed: ${what} took over ${ms} ms.`),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
+const within = feedWithin('redis');
 
 const isIoRedis = (c: RedisClient): c is IoRedis | IoRedisCluster =>
   typeof (c as { call?: unknown }).call === 'function' &&
