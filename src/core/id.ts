@@ -96,6 +96,25 @@ export function storeKey(id: string): string {
   return hash('sha256', id, 'base64url');
 }
 
+/** How many ids {@link sessionKey} remembers the key of. */
+const KEY_CACHE_SIZE = 8192;
+const keyCache = new Map<string, string>();
+
+/**
+ * {@link storeKey} for the ids of requests: a returning client sends the same id on every request,
+ * so its key is hashed once and then found in a bounded map (the oldest entry leaves when it is
+ * full, so a stream of made-up ids costs a hash each and never grows the process). The map holds
+ * ids this process already holds in its requests, and only their hashes besides.
+ */
+export function sessionKey(id: string): string {
+  let key = keyCache.get(id);
+  if (key !== undefined) return key;
+  key = storeKey(id);
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(id, key);
+  return key;
+}
+
 /** Whether `value` has the shape of a store key (a device handle). */
 export function isStoreKey(value: string): boolean {
   return value.length === 43 && ID_CHARSET.test(value);

@@ -182,8 +182,18 @@ export interface Store {
   readonly timeoutMs?: number;
   /** Whether the store keeps per-key deadlines (`Delta.expire`, `StoreRecord.keyExpiresAt`). */
   readonly hasKeyExpiry?: boolean;
-  /** The live record, or `undefined`. */
+  /**
+   * The live record, or `undefined`. The record may be the store's own, frozen and handed to every
+   * caller (the memory store does this, so a read costs no parse and no copy): treat it as
+   * read-only, and copy what you need to change.
+   */
   get(key: string): Promise<StoreRecord | undefined>;
+  /**
+   * What `get` would resolve to, at once: for stores whose reads never wait (the memory store).
+   * The manager then loads a session in the same step as its first read, with no promise of the
+   * store's and no turn of the microtask queue. Throws where `get` would reject.
+   */
+  getNow?(key: string): StoreRecord | undefined;
   /** Apply `delta` atomically and set the idle deadline to `expiresAt` (capped, see above). */
   write(key: string, delta: Delta, expiresAt: number): Promise<WriteResult>;
   /** Move the idle deadline (capped), touching no data. A no-op for a missing record. */

@@ -100,7 +100,9 @@ export function expressSessionStore(
     override get(sid: string, callback: (error: unknown, body?: SessionBody | null) => void): void {
       settle(
         call('get', () => store.get(storeKey(sid))).then((record) =>
-          record ? (record.data as unknown as SessionBody) : null,
+          // express-session changes the body it is given (its cookie, its own fields), and a
+          // store may hand out its stored record itself (frozen): the bridge gives it a copy.
+          record ? (structuredClone(record.data) as unknown as SessionBody) : null,
         ),
         callback as Callback<SessionBody | null>,
       );

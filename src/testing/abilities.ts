@@ -35,6 +35,43 @@ export function abilityCases(h: Harness): void {
     });
   });
 
+  describe('getNow', () => {
+    it('answers at once what get resolves to: missing, live, changed, touched, expired, destroyed', async (ctx) => {
+      const store = await openFor(ctx, 'getNow');
+      const same = async (key: string): Promise<void> => {
+        const now = store.getNow!(key);
+        expect(now).toEqual(await store.get(key));
+      };
+      const key = newKey();
+      await same(key);
+      await create(store, key, { set: { a: 1, nested: { b: [1] } }, userId: 'now' }, 10_000);
+      await same(key);
+      await store.write(key, { set: { c: 'x' }, unset: ['a'], incr: { n: 2 } }, h.clock.now() + 10_000);
+      await same(key);
+      await store.touch(key, h.clock.now() + 20_000);
+      await same(key);
+      expect(store.getNow!(key)?.expiresAt).toBe(h.clock.now() + 20_000);
+      h.clock.advance(20_001);
+      expect(store.getNow!(key)).toBeUndefined();
+      await same(key);
+      const other = newKey();
+      await create(store, other, { set: { z: 1 } });
+      await store.destroy(other);
+      expect(store.getNow!(other)).toBeUndefined();
+    });
+    it('leaves out keys past their own deadline, as get does', async (ctx) => {
+      const store = await openFor(ctx, 'getNow');
+      if (store.hasKeyExpiry !== true) ctx.skip('the store has no per-key expiry');
+      const key = newKey();
+      const t = h.clock.now();
+      await create(store, key, { set: { code: 1, keep: 2 }, expire: { code: t + 1000 } });
+      expect(store.getNow!(key)?.data).toEqual({ code: 1, keep: 2 });
+      h.clock.advance(1001);
+      expect(store.getNow!(key)?.data).toEqual({ keep: 2 });
+      expect(store.getNow!(key)).toEqual(await store.get(key));
+    });
+  });
+
   describe('user index', () => {
     it(`lists a user's live sessions with their meta, oldest first`, async (ctx) => {
       const store = await openFor(ctx, 'byUser');

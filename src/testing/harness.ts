@@ -30,10 +30,19 @@ export const newKey = (): string => storeKey(randomBytes(32).toString('base64url
 /**
  * The optional abilities the suite knows. Each is found by presence: `rename`, `byUser` (with
  * `destroyByUser`), `count`, `scan`, `gc`, `check`, `lock` (with `unlock`), `watch`, and
- * `keyExpiry` (`hasKeyExpiry: true`).
+ * `keyExpiry` (`hasKeyExpiry: true`), `getNow`.
  */
 export type Ability =
-  'rename' | 'byUser' | 'count' | 'scan' | 'gc' | 'check' | 'lock' | 'watch' | 'keyExpiry';
+  | 'rename'
+  | 'byUser'
+  | 'count'
+  | 'scan'
+  | 'gc'
+  | 'check'
+  | 'lock'
+  | 'watch'
+  | 'keyExpiry'
+  | 'getNow';
 
 /** Every ability, in the order the suite reports them. */
 export const ABILITIES: readonly Ability[] = [
@@ -46,6 +55,7 @@ export const ABILITIES: readonly Ability[] = [
   'lock',
   'watch',
   'keyExpiry',
+  'getNow',
 ];
 
 /** Which of an ability's methods the store has: all, none, or only some (a broken store). */

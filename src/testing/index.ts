@@ -62,6 +62,7 @@ const DEFAULT_REASON: Record<Ability, string> = {
   lock: 'the store has no leases (`lock`, `unlock`)',
   watch: 'the store has no change feed (`watch`)',
   keyExpiry: 'the store has no per-key expiry (`hasKeyExpiry`)',
+  getNow: 'the store reads asynchronously only (no `getNow`)',
 };
 
 /**

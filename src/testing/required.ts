@@ -74,6 +74,28 @@ export function requiredCases(h: Harness): void {
     expect((await store.get(key))?.data).toEqual(data);
   });
 
+  it('keeps what it stores out of reach of the records and deltas it was handed or gave out', async () => {
+    const store = await open();
+    const key = newKey();
+    const value = { list: [1, { deep: 'x' }] };
+    await create(store, key, { set: { value, n: 1 } });
+    // The writer changes the value it wrote: the stored one stays as written.
+    value.list.push(2);
+    const read = await store.get(key);
+    expect(read?.data).toEqual({ value: { list: [1, { deep: 'x' }] }, n: 1 });
+    // A reader changes (or, where the store hands out frozen records, tries to change) what it read.
+    try {
+      read!.data['n'] = 2;
+      ((read!.data['value'] as { list: JsonValue[] }).list[1] as Record<string, JsonValue>)['deep'] = 'y';
+      read!.expiresAt = 0;
+    } catch {
+      // A frozen record refuses the change: just as good.
+    }
+    const again = await store.get(key);
+    expect(again?.data).toEqual({ value: { list: [1, { deep: 'x' }] }, n: 1 });
+    expect(again?.expiresAt).toBeGreaterThan(h.clock.now());
+  });
+
   it('applies set, unset and replace as one delta, in that order', async () => {
     const store = await open();
     const key = newKey();

@@ -32,13 +32,30 @@ describe('memory store', () => {
     expect((await store.get(key))?.data).toEqual({ a: 1 });
   });
 
-  it('hands out copies: changing a returned record does not change the stored one', async () => {
+  it('hands out its stored record, frozen: no parse or copy per read, and no change gets in', async () => {
     const store = memoryStore();
     const key = newKey();
-    await store.write(key, { create: true, set: { list: [1] } }, Date.now() + 60_000);
+    const list = [1];
+    await store.write(key, { create: true, set: { list } }, Date.now() + 60_000);
+    list.push(3);
     const record = await store.get(key);
-    (record!.data['list'] as number[]).push(2);
+    expect(await store.get(key)).toBe(record);
+    expect(Object.isFrozen(record) && Object.isFrozen(record!.data)).toBe(true);
+    expect(() => (record!.data['list'] as number[]).push(2)).toThrow(TypeError);
     expect((await store.get(key))?.data).toEqual({ list: [1] });
+    // A write makes a new record; the one handed out before stays as it was.
+    await store.write(key, { set: { b: 2 } }, Date.now() + 60_000);
+    expect(record!.data).toEqual({ list: [1] });
+    expect((await store.get(key))?.data).toEqual({ list: [1], b: 2 });
+  });
+
+  it('answers synchronously (getNow), but not through a wrapper that replaces get', async () => {
+    const store = memoryStore();
+    const key = newKey();
+    await store.write(key, { create: true, set: { a: 1 } }, Date.now() + 60_000);
+    expect(store.getNow!(key)?.data).toEqual({ a: 1 });
+    const wrapped = { ...store, get: async () => undefined };
+    expect(wrapped.getNow).toBeUndefined();
   });
 });
 

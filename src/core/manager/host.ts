@@ -19,7 +19,7 @@ const backoff = (attempt: number): number =>
 
 export function createHost(
   ctx: ManagerContext,
-  load: (s: SessionState) => Promise<StoreRecord | undefined>,
+  load: (s: SessionState) => StoreRecord | undefined | Promise<StoreRecord | undefined>,
   renewal: Renewal,
 ): SessionHost {
   const { o, call } = ctx;
@@ -108,16 +108,23 @@ export function createHost(
   const onError = o.observers.onError;
   if (onError === undefined) return host;
   // With an error observer, a failed operation of a handler reaches it too (and still the caller).
+  const tell =
+    (during: string) =>
+    (error: unknown): never => {
+      if (isTesseraError(error)) onError({ error, during });
+      throw error;
+    };
   const observed =
     <A extends unknown[], R>(during: string, run: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>
-      run(...args).catch((error: unknown) => {
-        if (isTesseraError(error)) onError({ error, during });
-        throw error;
-      });
+      run(...args).catch(tell(during));
+  const loadFailed = tell('load');
   return {
     ...host,
-    load: observed('load', (s: SessionState) => host.load(s)),
+    load: (s: SessionState) => {
+      const loaded = host.load(s);
+      return loaded instanceof Promise ? loaded.catch(loadFailed) : loaded;
+    },
     save: observed('save', (s: SessionState) => host.save(s)),
     increment: observed('increment', (s: SessionState, key: string, by: number) =>
       host.increment(s, key, by),

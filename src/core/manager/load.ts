@@ -2,7 +2,7 @@
  * @module Opening a request's session (no store call) and loading its record when first read:
  * one store read, then the checks a record must pass to be used (live, well formed, the schema).
  */
-import { TesseraError } from '../errors.js';
+import { storeFailure, TesseraError } from '../errors.js';
 import { isLive } from '../expiry.js';
 import { SessionState, type SessionHost } from '../session/session.js';
 import type { SessionData } from '../session/types.js';
@@ -70,13 +70,16 @@ function openSealed<Data extends SessionData>(
 }
 
 /**
- * Builds the loader: a session's first read. Not async: a read from a local store costs the store's
- * promise and one `then`.
+ * Builds the loader: a session's first read. Not async: from a store that answers at once
+ * (`getNow`) the record is accepted in the same step, with no promise at all; from any other store
+ * a read costs the store's promise and one `then`.
  */
 export function createLoader(
   ctx: ManagerContext,
-): (s: SessionState) => Promise<StoreRecord | undefined> {
+): (s: SessionState) => StoreRecord | undefined | Promise<StoreRecord | undefined> {
   const { o, call } = ctx;
+  // Observed store calls are timed around a promise: they take the asynchronous path.
+  const isObserved = o.observers.onStoreCall !== undefined;
   const { clock, codec, schema } = o;
 
   function accept(
@@ -137,6 +140,15 @@ export function createLoader(
   return (s) => {
     const key = s.key!;
     const target = ctx.storeOf(s);
+    if (target.getNow !== undefined && !isObserved) {
+      let record: StoreRecord | undefined;
+      try {
+        record = target.getNow(key);
+      } catch (error) {
+        return Promise.reject(storeFailure(target.name, 'get', error));
+      }
+      return accept(s, record);
+    }
     return call(
       'get',
       () => target.get(key),

@@ -14,7 +14,7 @@
  *   never a failed login.
  */
 import { isTesseraError, TesseraError } from '../errors.js';
-import { storeKey } from '../id.js';
+import { sessionKey, storeKey } from '../id.js';
 import type { LoginMeta } from '../session/types.js';
 import type { SessionState } from '../session/session.js';
 import type { Delta, SessionMeta, Store, UserSession } from '../store.js';
@@ -89,7 +89,7 @@ export function createRenewal(ctx: ManagerContext): Renewal {
     if (s.isMissing) return;
     const oldKey = s.key!;
     const newId = o.ids.generate();
-    const newKey = storeKey(newId);
+    const newKey = sessionKey(newId);
     const moved = await move(s, ctx.storeOf(s), oldKey, newKey);
     if (moved === false) return void s.forget();
     s.renamed(newId, newKey);

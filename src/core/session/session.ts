@@ -5,7 +5,7 @@
  */
 import { isMutable, type Codec } from '../codec.js';
 import { TesseraError } from '../errors.js';
-import { storeKey } from '../id.js';
+import { sessionKey } from '../id.js';
 import type { Delta, JsonValue, SealedSession, SessionMeta, StoreRecord } from '../store.js';
 import type { SessionRequest } from '../transport/index.js';
 import type { IdSource } from '../transport/read.js';
@@ -16,7 +16,11 @@ import type { DataKey, LockOptions, LoginMeta, Session, SessionData, SetOptions 
 /** What a session needs from its manager: the store-side half of its operations. */
 export interface SessionHost {
   readonly codec: Codec;
-  load(session: SessionState): Promise<StoreRecord | undefined>;
+  /**
+   * Loads the session's record and hands it to {@link SessionState.accept}: at once when the store
+   * answers synchronously (`getNow`), else by the promise returned.
+   */
+  load(session: SessionState): StoreRecord | undefined | Promise<StoreRecord | undefined>;
   save(session: SessionState): Promise<void>;
   /** The manager's clock (per-key deadlines). */
   now(): number;
@@ -128,7 +132,7 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
   /** The store key of the current id, computed once per id. */
   get key(): string | undefined {
     if (this.currentId === undefined) return undefined;
-    return (this.currentKey ??= storeKey(this.currentId));
+    return (this.currentKey ??= sessionKey(this.currentId));
   }
   /** The record as loaded (and as this request's writes left it), if any. */
   get record(): StoreRecord | undefined {
@@ -338,11 +342,17 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
     return this.ensureLoaded().then(NOTHING);
   }
 
-  /** Loads the record once; settles when it is there (or known missing). No promise of its own. */
+  /**
+   * Loads the record once; settles when it is there (or known missing). No promise of its own:
+   * `SETTLED` when the record is known at once (loaded before, or read from a store that answers
+   * synchronously), else the load's.
+   */
   ensureLoaded(): Promise<unknown> {
     this.read = true;
     if (this.loaded || this.missing) return SETTLED;
-    return (this.loading ??= this.host.load(this));
+    if (this.loading !== undefined) return this.loading;
+    const loaded = this.host.load(this);
+    return loaded instanceof Promise ? (this.loading = loaded) : SETTLED;
   }
 
   /** The stored data still in view: none once `flush()` asked to replace it. */
@@ -361,13 +371,15 @@ export class SessionState<Data extends SessionData = SessionData> implements Ses
       if (change === UNSET) return SETTLED;
       if (change !== undefined) return Promise.resolve(this.host.codec.decode(change) as Data[K]);
       if (this.changes.isReplace) return SETTLED;
-      if (this.loaded || this.missing) return Promise.resolve(this.readStored(key));
+      // The common first read: from a store that answers at once (memory), the value's promise
+      // is the only one made; otherwise one promise on top of the store's, no async frames.
+      const loading = this.ensureLoaded();
+      if (loading === SETTLED) return Promise.resolve(this.readStored(key));
+      return loading.then(() => this.readStored(key));
     } catch (error) {
       // As an async function would: a throw becomes the promise's rejection.
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    // The common first read: one promise on top of the store's, no async frames.
-    return this.ensureLoaded().then(() => this.readStored(key));
   }
 
   /**

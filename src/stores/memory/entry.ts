@@ -1,52 +1,49 @@
 /**
- * @module How the memory store keeps a record: data as one JSON string (compact, and no caller can
- * change a stored object through a reference), bookkeeping as fields.
+ * @module How the memory store keeps a record: decoded and frozen, so a read hands out the stored
+ * object itself (no parse, no copy) and no caller can change what is stored through it. A write
+ * makes a new record: the data object is copied shallowly and only the values the write brings are
+ * copied deeply (and frozen), so its cost follows the size of the change, not of the session.
  */
-import { dropExpiredKeys } from '../../core/expiry.js';
-import type { StoreRecord } from '../../core/store.js';
+import type { Delta, JsonValue, StoreRecord } from '../../core/store.js';
 
-/**
- * A record as kept: data as one JSON string (compact, and no caller can change a stored object
- * through a reference), bookkeeping as fields, and the expiry bucket it is filed under.
- */
+/** A record as kept, filed under an expiry bucket. `record` is frozen all the way down. */
 export interface Entry {
-  json: string;
-  createdAt: number;
-  expiresAt: number;
-  absoluteExpiresAt: number | undefined;
-  userId: string | undefined;
-  meta: string | undefined;
-  /** Per-key deadlines as JSON, when any key has one. */
-  keyExpiresAt: string | undefined;
+  record: StoreRecord;
+  /** The expiry second it is filed under (see the store's buckets). */
   bucket: number;
 }
 
-/** The record an entry holds, with keys past their own deadline left out. A fresh object. */
-export function toRecord(entry: Entry, now: number): StoreRecord {
-  const record: StoreRecord = {
-    data: JSON.parse(entry.json) as StoreRecord['data'],
-    createdAt: entry.createdAt,
-    expiresAt: entry.expiresAt,
-  };
-  if (entry.absoluteExpiresAt !== undefined) record.absoluteExpiresAt = entry.absoluteExpiresAt;
-  if (entry.userId !== undefined) record.userId = entry.userId;
-  if (entry.meta !== undefined)
-    record.meta = JSON.parse(entry.meta) as StoreRecord['meta'] & object;
-  if (entry.keyExpiresAt === undefined) return record;
-  record.keyExpiresAt = JSON.parse(entry.keyExpiresAt) as Record<string, number>;
-  return dropExpiredKeys(record, now);
+/** A deep copy of `value`, frozen: nothing the writer keeps a reference to can change it later. */
+function frozenCopy(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const list = value.map(frozenCopy);
+    Object.freeze(list);
+    return list;
+  }
+  const out: Record<string, JsonValue> = {};
+  for (const key of Object.keys(value)) out[key] = frozenCopy(value[key]!);
+  Object.freeze(out);
+  return out;
 }
-/** The entry of a record, filed under expiry bucket `bucket`. */
-export function toEntry(record: StoreRecord, bucket: number): Entry {
-  return {
-    json: JSON.stringify(record.data),
-    createdAt: record.createdAt,
-    expiresAt: record.expiresAt,
-    absoluteExpiresAt: record.absoluteExpiresAt,
-    userId: record.userId,
-    meta: record.meta === undefined ? undefined : JSON.stringify(record.meta),
-    keyExpiresAt:
-      record.keyExpiresAt === undefined ? undefined : JSON.stringify(record.keyExpiresAt),
-    bucket,
-  };
+
+/**
+ * The frozen record to keep after `delta` made `record` (from `applyDelta`, which copied the data
+ * object and took `delta.set`'s values as they are): those values are copied and frozen; values
+ * that came from the stored record are frozen already.
+ */
+export function freezeRecord(record: StoreRecord, delta: Delta): StoreRecord {
+  const data = record.data;
+  if (delta.set !== undefined)
+    for (const key in delta.set) if (Object.hasOwn(data, key)) data[key] = frozenCopy(data[key]!);
+  Object.freeze(data);
+  if (record.meta !== undefined && !Object.isFrozen(record.meta))
+    record.meta = Object.freeze({ ...record.meta });
+  if (record.keyExpiresAt !== undefined) Object.freeze(record.keyExpiresAt);
+  return Object.freeze(record);
+}
+
+/** The same frozen record with a new idle deadline (a touch): data and bookkeeping are shared. */
+export function withExpiry(record: StoreRecord, expiresAt: number): StoreRecord {
+  return Object.freeze({ ...record, expiresAt });
 }

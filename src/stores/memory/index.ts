@@ -15,11 +15,12 @@ import {
   type GcResult,
   type ScanPage,
   type Store,
+  type StoreRecord,
   type UserSession,
   type WriteResult,
 } from '../../core/store.js';
-import { capExpiry } from '../../core/expiry.js';
-import { toEntry, toRecord, type Entry } from './entry.js';
+import { capExpiry, dropExpiredKeys } from '../../core/expiry.js';
+import { freezeRecord, withExpiry, type Entry } from './entry.js';
 import { createFeed } from './feed.js';
 import { MinHeap } from './heap.js';
 import { createLeases } from './leases.js';
@@ -104,18 +105,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   function remove(key: string, entry: Entry): void {
     entries.delete(key);
     unfile(key, entry);
-    unindex(key, entry.userId);
+    unindex(key, entry.record.userId);
   }
   function put(key: string, entry: Entry): void {
     entries.set(key, entry);
     file(key, entry);
-    index(key, entry.userId);
+    index(key, entry.record.userId);
   }
   /** The live entry, removing an expired one on the way. */
   function live(key: string, now: number): Entry | undefined {
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt > now) return entry;
+    if (entry.record.expiresAt > now) return entry;
     remove(key, entry);
     return undefined;
   }
@@ -141,19 +142,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return { removed, done: true };
   }
 
-  return {
+  /** The live record, as stored (frozen), keys past their own deadline left out. */
+  function getNow(key: string): StoreRecord | undefined {
+    const now = clock.now();
+    const entry = live(key, now);
+    if (entry === undefined) return undefined;
+    const record = entry.record;
+    return record.keyExpiresAt === undefined ? record : dropExpiredKeys(record, now);
+  }
+
+  const store: Store = {
     name: STORE_NAME,
     isLocal: true,
     hasKeyExpiry: true,
-    async get(key) {
-      const now = clock.now();
-      const entry = live(key, now);
-      return entry === undefined ? undefined : toRecord(entry, now);
-    },
+    get: async (key) => getNow(key),
     async write(key, delta: Delta, expiresAt): Promise<WriteResult> {
       const now = clock.now();
       const entry = live(key, now);
-      const result = applyDelta(entry && toRecord(entry, now), delta, expiresAt, now);
+      const result = applyDelta(entry?.record, delta, expiresAt, now);
       if (result === undefined) return { existed: false };
       if (result.record === undefined)
         return { existed: entry !== undefined, nonNumeric: result.nonNumeric };
@@ -166,7 +172,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
             `The memory store holds its maximum of ${maxSessions} sessions; new sessions are refused until some end. Raise \`maxSessions\` or use a shared store.`,
           );
       }
-      put(key, toEntry(result.record, bucketOf(result.record.expiresAt)));
+      const record = freezeRecord(result.record, delta);
+      put(key, { record, bucket: bucketOf(record.expiresAt) });
       feed.emit('write', key);
       return result.counters === undefined
         ? { existed: entry !== undefined }
@@ -176,8 +183,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const entry = live(key, clock.now());
       if (entry === undefined) return;
       unfile(key, entry);
-      entry.expiresAt = capExpiry(expiresAt, entry.absoluteExpiresAt);
-      entry.bucket = bucketOf(entry.expiresAt);
+      const record = entry.record;
+      entry.record = withExpiry(record, capExpiry(expiresAt, record.absoluteExpiresAt));
+      entry.bucket = bucketOf(entry.record.expiresAt);
       file(key, entry);
     },
     async destroy(key) {
@@ -214,13 +222,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       for (const key of [...keys]) {
         const entry = live(key, now);
         if (!entry) continue;
-        const session: UserSession = {
-          key,
-          createdAt: entry.createdAt,
-          expiresAt: entry.expiresAt,
-        };
-        if (entry.meta !== undefined)
-          session.meta = JSON.parse(entry.meta) as UserSession['meta'] & object;
+        const { createdAt, expiresAt, meta } = entry.record;
+        const session: UserSession = { key, createdAt, expiresAt };
+        if (meta !== undefined) session.meta = { ...meta };
         out.push(session);
       }
       return out.sort((a, b) => a.createdAt - b.createdAt);
@@ -234,7 +238,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         if (key === exceptKey) continue;
         const entry = entries.get(key);
         if (!entry) continue;
-        if (entry.expiresAt > now) count++;
+        if (entry.record.expiresAt > now) count++;
         remove(key, entry);
         feed.emit('destroy', key);
       }
@@ -256,7 +260,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
           next = i - 1;
           break;
         }
-        if (entry.expiresAt > now) keys.push(key);
+        if (entry.record.expiresAt > now) keys.push(key);
       }
       return next === undefined ? { keys } : { keys, cursor: String(next) };
     },
@@ -269,6 +273,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     unlock: async (key, token) => leases.unlock(key, token),
     watch: async (onChange) => feed.watch(onChange),
   };
+  // Not enumerable: a wrapper that spreads the store and replaces `get` (`{ ...store, get }`)
+  // must not carry along a `getNow` that would read past its own `get`.
+  Object.defineProperty(store, 'getNow', { value: getNow, enumerable: false });
+  return store;
 }
 
 /** `memory:` URLs for `createStore`, with `?maxSessions=N`. */
