@@ -46,7 +46,11 @@ export function abilityCases(h: Harness): void {
       await same(key);
       await create(store, key, { set: { a: 1, nested: { b: [1] } }, userId: 'now' }, 10_000);
       await same(key);
-      await store.write(key, { set: { c: 'x' }, unset: ['a'], incr: { n: 2 } }, h.clock.now() + 10_000);
+      await store.write(
+        key,
+        { set: { c: 'x' }, unset: ['a'], incr: { n: 2 } },
+        h.clock.now() + 10_000,
+      );
       await same(key);
       await store.touch(key, h.clock.now() + 20_000);
       await same(key);

@@ -86,7 +86,9 @@ export function requiredCases(h: Harness): void {
     // A reader changes (or, where the store hands out frozen records, tries to change) what it read.
     try {
       read!.data['n'] = 2;
-      ((read!.data['value'] as { list: JsonValue[] }).list[1] as Record<string, JsonValue>)['deep'] = 'y';
+      ((read!.data['value'] as { list: JsonValue[] }).list[1] as Record<string, JsonValue>)[
+        'deep'
+      ] = 'y';
       read!.expiresAt = 0;
     } catch {
       // A frozen record refuses the change: just as good.

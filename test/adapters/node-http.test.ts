@@ -51,6 +51,51 @@ async function start(
 }
 
 describe('node:http adapter', () => {
+  it("holds responses through Node's prototype, leaving a server without sessions in the same process untouched", async () => {
+    const app = await start(async (req, res) => {
+      await req.session.increment('n');
+      res.end('ok');
+    });
+    expect((await app.go('/')).status).toBe(200);
+    // Node's response prototype carries the interceptors now; nothing of them shows on its own
+    // responses, and a plain server's responses (written every way) pass straight through.
+    const plain = createServer((req, res) => {
+      if (req.url === '/head') {
+        res.writeHead(201, { 'x-plain': '1' });
+        res.write('a');
+        res.end('b');
+      } else {
+        res.setHeader('x-plain', '2');
+        res.flushHeaders();
+        res.end('c');
+      }
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+      const head = await fetch(`${base}/head`);
+      expect([head.status, head.headers.get('x-plain'), await head.text()]).toEqual([
+        201,
+        '1',
+        'ab',
+      ]);
+      expect(head.headers.get('vary')).toBeNull();
+      expect(head.headers.get('set-cookie')).toBeNull();
+      const flushed = await fetch(`${base}/flush`);
+      expect([flushed.status, flushed.headers.get('x-plain'), await flushed.text()]).toEqual([
+        200,
+        '2',
+        'c',
+      ]);
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
+    // And the sessions' server still commits before its head goes out.
+    const second = await app.go('/');
+    expect(second.status).toBe(200);
+    expect(Object.hasOwn((await import('node:http')).ServerResponse.prototype, 'end')).toBe(true);
+  });
+
   it('commits before the head goes out, so the request after a redirect sees the login', async () => {
     const app = await start(async (req, res) => {
       if (req.url === '/login') {

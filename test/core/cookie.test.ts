@@ -1,4 +1,4 @@
-import { parseSetCookie } from 'cookie';
+import { parseCookie, parseSetCookie } from 'cookie';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createCookieCodec } from '../../src/core/transport/cookie.js';
@@ -25,6 +25,47 @@ describe('session cookie', () => {
     expect(c.read('sid=one; sid=one')).toBe('one');
     expect(c.read('sid=one; other=1; sid=two')).toBeNull();
     expect(c.read(undefined)).toBeUndefined();
+  });
+
+  it('reads its cookie as the `cookie` package parses the header, without parsing the others (property)', () => {
+    const c = createCookieCodec();
+    // The reference: the whole header parsed by `cookie`, and two different values refused.
+    const reference = (header: string): string | undefined | null => {
+      const value = parseCookie(header)['sid'];
+      if (value === undefined) return undefined;
+      for (const part of header.split(';')) {
+        const eq = part.indexOf('=');
+        if (eq !== -1 && part.slice(0, eq).trim() === 'sid') {
+          const raw = part.slice(eq + 1).trim();
+          let decoded = raw;
+          try {
+            decoded = raw.includes('%') ? decodeURIComponent(raw) : raw;
+          } catch {
+            // Kept as it is, as `cookie` keeps it.
+          }
+          if (decoded !== value) return null;
+        }
+      }
+      return value;
+    };
+    const name = fc.constantFrom('sid', ' sid', 'sid ', 'xsid', 'a', 'sidx', '');
+    const value = fc.stringMatching(/^[A-Za-z0-9_% =-]{0,12}$/);
+    const pair = fc.oneof(
+      fc.tuple(name, value).map(([n, v]) => `${n}=${v}`),
+      fc.constantFrom('junk', ' ', 'sid', '=x'),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(pair, { maxLength: 6 }),
+        fc.constantFrom('; ', ';', ' ; '),
+        (pairs, sep) => {
+          const header = pairs.join(sep);
+          if (header === '') return;
+          expect(c.read(header)).toBe(reference(header));
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('parses a 16 KB header with 4,000 pairs quickly', () => {

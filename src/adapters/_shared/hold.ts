@@ -28,7 +28,10 @@ export function sendError(error: unknown, _req: IncomingMessage, res: ServerResp
 /** Session headers on a node:http response that has not sent its head yet. */
 export const NODE_HEADERS: HeaderOps<ServerResponse> = {
   set: (res, name, value) => void res.setHeader(name, value),
-  append: (res, name, value) => void res.appendHeader(name, value),
+  // `appendHeader` checks name and value, then (for a header not there yet) `setHeader` checks
+  // them again: a new header goes straight to `setHeader`.
+  append: (res, name, value) =>
+    void (res.hasHeader(name) ? res.appendHeader(name, value) : res.setHeader(name, value)),
   has: (res, name) => res.hasHeader(name),
 };
 
@@ -90,19 +93,38 @@ class Hold {
   }
 }
 
-/** The responses currently held. A WeakMap rather than a property: see `commitBeforeHeaders`. */
+/** The responses currently held, for responses whose prototype was swapped (see `commitBeforeHeaders`). */
 const holds = new WeakMap<ServerResponse, Hold>();
-/** Where a response with Node's own prototype keeps its hold: a plain property write is cheap there. */
+/**
+ * Where a response with Node's own prototype (or with interceptors of its own) keeps its hold: a
+ * plain property write is cheap there.
+ */
 const HOLD: unique symbol = Symbol('tessera.hold');
-type Holding = ServerResponse & { [HOLD]?: Hold };
+/**
+ * Where a response with Node's prototype, held by the interceptors on that prototype, keeps its
+ * hold. Not {@link HOLD}: a response held by interceptors of its own that wrap the prototype's
+ * must pass through the prototype's untouched.
+ */
+const PROTO_HOLD: unique symbol = Symbol('tessera.protoHold');
+type Holding = ServerResponse & { [HOLD]?: Hold; [PROTO_HOLD]?: Hold };
 
 function holdOf(res: ServerResponse): Hold | undefined {
-  return (res as Holding)[HOLD] ?? holds.get(res);
+  return (res as Holding)[HOLD] ?? protoHoldOf(res);
+}
+/** The hold the interceptors on a prototype serve. */
+function protoHoldOf(res: ServerResponse): Hold | undefined {
+  return (res as Holding)[PROTO_HOLD] ?? holds.get(res);
 }
 /** Prototypes that carry the interceptors, each with the methods it had before. */
 const patched = new WeakMap<object, Writers>();
-/** Node's own response prototypes: never patched, as every server of the process shares them. */
-const SHARED_PROTOTYPES = new Set<object>([ServerResponse.prototype, OutgoingMessage.prototype]);
+/**
+ * Node's outgoing-message prototype: never patched (requests a server sends share it too), so a
+ * response made directly on it gets its interceptors as own properties.
+ */
+const UNPATCHED = OutgoingMessage.prototype;
+const NODE_PROTOTYPE = ServerResponse.prototype as unknown as Writers;
+/** The prototype held last and its originals (see `protoWriters`). */
+let last: { readonly proto: object; readonly writers: Writers } | undefined;
 
 function onPipe(this: ServerResponse, source: Readable): void {
   const hold = holdOf(this);
@@ -191,7 +213,7 @@ function interceptors(holdOn: (res: ServerResponse) => Hold | undefined): Writer
   };
 }
 const OWN_INTERCEPTORS = interceptors((res) => (res as Holding)[HOLD]);
-const PROTO_INTERCEPTORS = interceptors((res) => holds.get(res));
+const PROTO_INTERCEPTORS = interceptors(protoHoldOf);
 
 function queued(res: ServerResponse, hold: Hold, method: Method, args: unknown[]): unknown {
   hold.queue!.push({ method, args });
@@ -246,11 +268,14 @@ function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[])
  * Holds back the response head (and any body written with it) until the session is committed,
  * so the client's next request always sees what this one wrote.
  *
- * Where the response has a prototype of its own (Express's `app.response`), the interceptors go
- * on that prototype, once, and each request only registers in a WeakMap: writing properties onto
- * an object whose prototype was swapped costs microseconds in V8. Responses with Node's shared
- * prototype, or whose methods another middleware already replaced, get them as own properties
- * for the request's lifetime, wrapping whatever was there.
+ * The interceptors go on the response's prototype, once: Node's `ServerResponse.prototype` for
+ * plain node:http (the first time any response is held; responses nobody holds pass straight to
+ * the methods that were there, at the cost of one property read), or a framework's own
+ * (Express's `app.response`). A request then only registers its hold: as a property of a response
+ * with Node's prototype, in a WeakMap for one whose prototype was swapped (writing properties onto
+ * such an object costs microseconds in V8). No method is written per request. Responses whose
+ * methods another middleware already replaced get the interceptors as own properties for the
+ * request's lifetime, wrapping whatever was there.
  */
 export function commitBeforeHeaders<Data extends SessionData>(
   manager: SessionManager<Data>,
@@ -262,22 +287,39 @@ export function commitBeforeHeaders<Data extends SessionData>(
 ): void {
   const proto = Object.getPrototypeOf(res) as Writers;
   const isOwn =
-    SHARED_PROTOTYPES.has(proto) ||
+    (proto as object) === UNPATCHED ||
     Object.hasOwn(res, 'end') ||
     Object.hasOwn(res, 'write') ||
     Object.hasOwn(res, 'writeHead') ||
     Object.hasOwn(res, 'flushHeaders');
-  const { writeHead, write, end, flushHeaders } = isOwn ? (res as unknown as Writers) : proto;
-  let writers: Writers | undefined;
-  if (isOwn) writers = { writeHead, write, end, flushHeaders };
-  else if ((writers = patched.get(proto)) === undefined) {
-    if (end === PROTO_INTERCEPTORS.end) {
+  const writers: Writers = isOwn ? ownWriters(res as unknown as Writers) : protoWriters(proto);
+  const hold = new Hold(manager, session, req, onError, options.saveOn, writers, isOwn);
+  if (isOwn) (res as Holding)[HOLD] = hold;
+  else if (proto === NODE_PROTOTYPE) (res as Holding)[PROTO_HOLD] = hold;
+  else holds.set(res, hold);
+  res.on('pipe', onPipe);
+  if (isOwn) for (const method of METHODS) res[method] = OWN_INTERCEPTORS[method] as never;
+}
+
+/** The methods a response carries itself (another middleware replaced them), to wrap. */
+function ownWriters(res: Writers): Writers {
+  const { writeHead, write, end, flushHeaders } = res;
+  return { writeHead, write, end, flushHeaders };
+}
+
+/**
+ * The originals of a prototype's methods, putting the interceptors on it the first time it is
+ * seen. The prototype seen last is remembered: a process mostly serves one kind of response.
+ */
+function protoWriters(proto: Writers): Writers {
+  if (last?.proto === proto) return last.writers;
+  let writers = patched.get(proto);
+  if (writers === undefined) {
+    if (proto.end === PROTO_INTERCEPTORS.end) {
       // Inherited from a patched prototype (an Express sub-app's response): share its originals.
       writers = originalsOf(proto);
-      patched.set(proto, writers);
     } else {
-      writers = { writeHead, write, end, flushHeaders };
-      patched.set(proto, writers);
+      writers = ownWriters(proto);
       for (const method of METHODS)
         Object.defineProperty(proto, method, {
           value: PROTO_INTERCEPTORS[method],
@@ -285,12 +327,10 @@ export function commitBeforeHeaders<Data extends SessionData>(
           configurable: true,
         });
     }
+    patched.set(proto, writers);
   }
-  const hold = new Hold(manager, session, req, onError, options.saveOn, writers, isOwn);
-  if (isOwn) (res as Holding)[HOLD] = hold;
-  else holds.set(res, hold);
-  res.on('pipe', onPipe);
-  if (isOwn) for (const method of METHODS) res[method] = OWN_INTERCEPTORS[method] as never;
+  last = { proto, writers };
+  return writers;
 }
 
 /** `writeHead(status, { 'Set-Cookie': … })` would replace the session cookie: keep both. */

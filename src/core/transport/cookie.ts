@@ -78,6 +78,23 @@ function defaultName(secure: unknown, path: string, domain: string | undefined):
   return domain === undefined && path === '/' ? '__Host-sid' : '__Secure-sid';
 }
 
+/** A cookie value percent-decoded as the `cookie` package decodes it (as it is, if it cannot be). */
+function decodeValue(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Whether the cookie name found at `at` starts a `name=value` pair of a `Cookie` header. */
+function startsPair(header: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (header.charCodeAt(i) === 0x20 || header.charCodeAt(i) === 0x09)) i--;
+  return i < 0 || header.charCodeAt(i) === 0x3b;
+}
+
 /** Checks cookie options and precomputes the headers. Throws `CONFIG` on any bad option. */
 export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
   const path = options.path ?? '/';
@@ -174,18 +191,21 @@ export function createCookieCodec(options: CookieOptions = {}): CookieCodec {
     parse: (header) => (header ? parseCookie(header) : {}),
     read(header) {
       if (!header) return undefined;
-      const first = header.indexOf(prefix);
-      if (first === -1) return undefined;
-      const cookies = parseCookie(header);
-      const value = cookies[name];
-      // Two different values under our name (cookie tossing from a sibling domain, or a stale path
-      // cookie): refuse both rather than guess.
-      if (value !== undefined && header.indexOf(prefix, first + prefix.length) !== -1) {
-        for (const part of header.split(';')) {
-          const eq = part.indexOf('=');
-          if (eq !== -1 && part.slice(0, eq).trim() === name && part.slice(eq + 1).trim() !== value)
-            return null;
-        }
+      // Only our cookie is looked at, where it starts a pair (the header's start, or after ";"
+      // and spaces): the others a browser sends (often dozens) are neither split nor decoded.
+      let value: string | undefined;
+      for (let at = header.indexOf(name); at !== -1; at = header.indexOf(name, at + 1)) {
+        if (!startsPair(header, at)) continue;
+        let eq = at + name.length;
+        while (header.charCodeAt(eq) === 0x20 || header.charCodeAt(eq) === 0x09) eq++;
+        if (header.charCodeAt(eq) !== 0x3d) continue;
+        const start = eq + 1;
+        const end = header.indexOf(';', start);
+        const found = decodeValue(header.slice(start, end === -1 ? header.length : end).trim());
+        // Two different values under our name (cookie tossing from a sibling domain, or a stale
+        // path cookie): refuse both rather than guess.
+        if (value === undefined) value = found;
+        else if (found !== value) return null;
       }
       return value;
     },
