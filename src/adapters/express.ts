@@ -7,7 +7,7 @@ import { TesseraError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
 import { isSessionState } from '../core/session/session.js';
-import { commitBeforeHeaders } from './_shared/hold.js';
+import { commitBeforeHeaders, type CommitBeforeHeadersOptions } from './_shared/hold.js';
 import { compatStates, installCompat, type CompatSession } from './_shared/express-session-api.js';
 import { isNodeSecure, nodeIp, NodeSessionRequest, type RequestFacts } from './_shared/request.js';
 
@@ -124,6 +124,9 @@ function expressFacts(trustProxy: boolean): RequestFacts<IncomingMessage & Expre
 const sessions = new WeakMap<IncomingMessage, Session<SessionData>>();
 /** Request prototypes (Express's `app.request`) given the accessor, or found unfit for it. */
 const accessorOn = new WeakMap<object, boolean>();
+/** The request prototype seen last, and whether it has the accessor: one app is the common case. */
+let lastProto: object | undefined;
+let lastHasAccessor = false;
 
 /**
  * Puts the session on `req.session`. Under Express the request's prototype is the app's own
@@ -132,7 +135,7 @@ const accessorOn = new WeakMap<object, boolean>();
  */
 function attach(req: IncomingMessage, session: Session<SessionData>): void {
   const proto = Object.getPrototypeOf(req) as object;
-  let hasAccessor = accessorOn.get(proto);
+  let hasAccessor = proto === lastProto ? lastHasAccessor : accessorOn.get(proto);
   if (hasAccessor === undefined) {
     hasAccessor = proto !== IncomingMessage.prototype && !('session' in proto);
     if (hasAccessor)
@@ -147,12 +150,30 @@ function attach(req: IncomingMessage, session: Session<SessionData>): void {
       });
     accessorOn.set(proto, hasAccessor);
   }
+  lastProto = proto;
+  lastHasAccessor = hasAccessor;
   if (hasAccessor && !Object.hasOwn(req, 'session')) sessions.set(req, session);
   else (req as RequestWithSession).session = session;
 }
 
 /** A 5xx answer means the request failed: its half-made session changes are not saved. */
-const savesOn = (status: number): boolean => status < 500;
+const HOLD_OPTIONS: CommitBeforeHeadersOptions = Object.freeze({
+  saveOn: (status: number): boolean => status < 500,
+});
+
+/**
+ * A failed commit: nothing of the held-back answer goes out, Express's error handling answers
+ * instead (with what already reached the store, such as a new id, added as its head goes out).
+ */
+function commitFailed(
+  error: unknown,
+  _req: IncomingMessage,
+  res: ServerResponse,
+  next: (error: unknown) => void,
+): void {
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  next(error);
+}
 
 /**
  * The session middleware for Express 4 and 5 and Connect. It costs no store call until a handler
@@ -202,19 +223,7 @@ export function expressSession<Data extends SessionData = SessionData>(
     if (refusal !== undefined) return next(refusal);
     const session = manager.load(view);
     if (api === 'tessera') attach(req, session);
-    commitBeforeHeaders(
-      manager,
-      session,
-      req,
-      res,
-      (error) => {
-        // Nothing of the held-back answer goes out: Express's error handling answers instead
-        // (with what already reached the store, such as a new id, added as its head goes out).
-        for (const name of res.getHeaderNames()) res.removeHeader(name);
-        next(error);
-      },
-      { saveOn: savesOn },
-    );
+    commitBeforeHeaders(manager, session, req, res, commitFailed, HOLD_OPTIONS, next);
     if (api === 'tessera') return next();
     const state: Session<SessionData> = session;
     if (!isSessionState(state)) throw new TesseraError('CONFIG', 'Unknown session.');

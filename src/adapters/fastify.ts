@@ -72,6 +72,8 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
    * the wrapper once, when its first reply is seen, so requests that never hijack pay nothing.
    */
   const wrapped = new WeakSet<object>();
+  /** The reply prototype seen last (wrapped by then): most requests share their route's. */
+  let lastProto: object | undefined;
   function holdOnHijack(reply: FastifyReply): void {
     const proto = Object.getPrototypeOf(reply) as { hijack: Hijack };
     wrapped.add(proto);
@@ -95,7 +97,9 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
     const refusal = manager.checkRequest(view);
     if (refusal !== undefined) return next(refusal);
     (request as unknown as Holder).session = manager.load(view);
-    if (!wrapped.has(Object.getPrototypeOf(reply) as object)) holdOnHijack(reply);
+    const proto = Object.getPrototypeOf(reply) as object;
+    if (proto !== lastProto && !wrapped.has(proto)) holdOnHijack(reply);
+    lastProto = proto;
     next();
   });
   // Runs before the error handler: a handler that threw leaves no half-made changes saved.

@@ -2,6 +2,7 @@
  * @module tessera for Koa 2 and 3: a middleware that puts the session on `ctx.session` and
  * commits it after the downstream middleware ran, before Koa sends the response.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import type { SessionManager } from '../core/manager/index.js';
 import type { Session, SessionData } from '../core/session/index.js';
@@ -62,7 +63,7 @@ export function koaSession<Data extends SessionData = SessionData>(
     const session = manager.load(view);
     ctx.session = session;
     // Only for responses written straight to ctx.res while downstream middleware runs.
-    commitBeforeHeaders(manager, session, ctx.req, ctx.res, (error) => ctx.onerror(asError(error)));
+    commitBeforeHeaders(manager, session, ctx.req, ctx.res, commitFailed, undefined, ctx);
     try {
       await next();
     } catch (error) {
@@ -83,6 +84,16 @@ export function koaSession<Data extends SessionData = SessionData>(
     }
     applyHeaders(KOA_HEADERS, ctx, headers);
   };
+}
+
+/** A failed commit of a response written straight to `ctx.res`: Koa's error handling answers. */
+function commitFailed(
+  error: unknown,
+  _req: IncomingMessage,
+  _res: ServerResponse,
+  ctx: Koa.Context,
+): void {
+  ctx.onerror(asError(error));
 }
 
 function asError(error: unknown): Error {

@@ -9,8 +9,17 @@ import type { ResponseHeaders, SessionManager } from '../../core/manager/index.j
 import type { Session, SessionData } from '../../core/session/index.js';
 import { applyHeaders, setsCookie, type HeaderOps } from './headers.js';
 
-/** What answers a request whose session could not be committed, as {@link sendError} does. */
-export type CommitFailed = (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+/**
+ * What answers a request whose session could not be committed, as {@link sendError} does. `arg`
+ * is what the adapter passed to {@link commitBeforeHeaders} (Express's `next`, Koa's context), so
+ * one function serves every request and none is made per request.
+ */
+export type CommitFailed<A = undefined> = (
+  error: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  arg: A,
+) => void;
 
 /** The default answer to a failed commit: the error's status and its code, nothing else. */
 export function sendError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
@@ -51,6 +60,8 @@ export interface CommitBeforeHeadersOptions {
   saveOn?: ((status: number) => boolean) | undefined;
 }
 
+const NO_OPTIONS: CommitBeforeHeadersOptions = Object.freeze({});
+
 /** One response held until its session is committed. */
 class Hold {
   /** What was written while the commit ran; undefined until the first write. */
@@ -68,7 +79,9 @@ class Hold {
   readonly manager: SessionManager<SessionData>;
   readonly session: Session<SessionData>;
   readonly req: IncomingMessage;
-  readonly onError: CommitFailed;
+  readonly onError: CommitFailed<unknown>;
+  /** The adapter's argument for `onError`. */
+  readonly arg: unknown;
   readonly saveOn: ((status: number) => boolean) | undefined;
   /** The methods to call once released. */
   readonly writers: Writers;
@@ -78,7 +91,8 @@ class Hold {
     manager: SessionManager<SessionData>,
     session: Session<SessionData>,
     req: IncomingMessage,
-    onError: CommitFailed,
+    onError: CommitFailed<unknown>,
+    arg: unknown,
     saveOn: ((status: number) => boolean) | undefined,
     writers: Writers,
     isOwn: boolean,
@@ -87,6 +101,7 @@ class Hold {
     this.session = session;
     this.req = req;
     this.onError = onError;
+    this.arg = arg;
     this.saveOn = saveOn;
     this.writers = writers;
     this.isOwn = isOwn;
@@ -258,7 +273,7 @@ function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[])
       // The held answer is abandoned: a stream still feeding it must not reach the client
       // ahead of (or after) the error answer.
       for (const source of hold.piped ?? []) source.unpipe(res).destroy();
-      hold.onError(error, hold.req, res);
+      hold.onError(error, hold.req, res, hold.arg);
     },
   );
   return method === 'write' ? true : res;
@@ -277,13 +292,14 @@ function first(res: ServerResponse, hold: Hold, method: Method, args: unknown[])
  * methods another middleware already replaced get the interceptors as own properties for the
  * request's lifetime, wrapping whatever was there.
  */
-export function commitBeforeHeaders<Data extends SessionData>(
+export function commitBeforeHeaders<Data extends SessionData, A = undefined>(
   manager: SessionManager<Data>,
   session: Session<Data>,
   req: IncomingMessage,
   res: ServerResponse,
-  onError: CommitFailed,
-  options: CommitBeforeHeadersOptions = {},
+  onError: CommitFailed<A>,
+  options: CommitBeforeHeadersOptions = NO_OPTIONS,
+  arg?: A,
 ): void {
   const proto = Object.getPrototypeOf(res) as Writers;
   const isOwn =
@@ -293,7 +309,9 @@ export function commitBeforeHeaders<Data extends SessionData>(
     Object.hasOwn(res, 'writeHead') ||
     Object.hasOwn(res, 'flushHeaders');
   const writers: Writers = isOwn ? ownWriters(res as unknown as Writers) : protoWriters(proto);
-  const hold = new Hold(manager, session, req, onError, options.saveOn, writers, isOwn);
+  // `arg` is passed back to `onError` as given: the adapter that typed `onError` gave it.
+  const failed = onError as CommitFailed<unknown>;
+  const hold = new Hold(manager, session, req, failed, arg, options.saveOn, writers, isOwn);
   if (isOwn) (res as Holding)[HOLD] = hold;
   else if (proto === NODE_PROTOTYPE) (res as Holding)[PROTO_HOLD] = hold;
   else holds.set(res, hold);
