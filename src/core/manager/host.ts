@@ -79,7 +79,9 @@ export function createHost(
       }
     },
     async increment(s, key, by) {
-      const delta = (await settle(s)) ?? {};
+      // Flash appends need the stored record first; anything else settles at once.
+      const settled = settle(s);
+      const delta = (settled instanceof Promise ? await settled : settled) ?? {};
       delta.incr = { [key]: by };
       const result = await writeSession(ctx, s, delta, o.clock.now());
       // The store refused the whole delta: the key holds something other than a number.

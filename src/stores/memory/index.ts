@@ -163,17 +163,33 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (result === undefined) return { existed: false };
       if (result.record === undefined)
         return { existed: entry !== undefined, nonNumeric: result.nonNumeric };
-      if (entry) remove(key, entry);
-      else if (entries.size >= maxSessions) {
-        sweep(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
-        if (entries.size >= maxSessions)
-          throw new TesseraError(
-            'STORE_UNAVAILABLE',
-            `The memory store holds its maximum of ${maxSessions} sessions; new sessions are refused until some end. Raise \`maxSessions\` or use a shared store.`,
-          );
-      }
       const record = freezeRecord(result.record, delta);
-      put(key, { record, bucket: bucketOf(record.expiresAt) });
+      if (entry) {
+        // In place: re-filed only when the deadline moved to another second, re-indexed only
+        // when the user changed.
+        const bucket = bucketOf(record.expiresAt);
+        const before = entry.record.userId;
+        if (bucket !== entry.bucket) {
+          unfile(key, entry);
+          entry.bucket = bucket;
+          file(key, entry);
+        }
+        entry.record = record;
+        if (record.userId !== before) {
+          unindex(key, before);
+          index(key, record.userId);
+        }
+      } else {
+        if (entries.size >= maxSessions) {
+          sweep(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+          if (entries.size >= maxSessions)
+            throw new TesseraError(
+              'STORE_UNAVAILABLE',
+              `The memory store holds its maximum of ${maxSessions} sessions; new sessions are refused until some end. Raise \`maxSessions\` or use a shared store.`,
+            );
+        }
+        put(key, { record, bucket: bucketOf(record.expiresAt) });
+      }
       feed.emit('write', key);
       return result.counters === undefined
         ? { existed: entry !== undefined }
