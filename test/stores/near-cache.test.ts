@@ -148,14 +148,22 @@ describe('near cache in one process', () => {
     await store.close();
   });
 
-  it('hands out copies: a caller changing its record changes no one else’s', async () => {
+  it('hands every hit the same frozen record: no copy per hit, and no caller can change it', async () => {
     const store = nearCache(memoryStore(), { maxEntries: 10 });
     const key = newKey();
-    await store.write(key, { create: true, set: { a: 1 } }, Date.now() + ttl);
+    await store.write(key, { create: true, set: { a: { b: 1 } } }, Date.now() + ttl);
     await cached(store, key);
     const first = (await store.get(key))!;
-    first.data['a'] = 2;
-    expect((await store.get(key))?.data).toEqual({ a: 1 });
+    expect(await store.get(key)).toBe(first);
+    expect(() => {
+      (first.data['a'] as Record<string, number>)['b'] = 2;
+    }).toThrow(TypeError);
+    expect((await store.get(key))?.data).toEqual({ a: { b: 1 } });
+    // A touch moves the cached deadline on a new record; the one handed out stays as it was.
+    const before = first.expiresAt;
+    await store.touch(key, Date.now() + 2 * ttl);
+    expect(first.expiresAt).toBe(before);
+    expect((await store.get(key))?.expiresAt).toBeGreaterThan(before);
     await store.close();
   });
 

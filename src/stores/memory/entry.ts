@@ -4,27 +4,14 @@
  * makes a new record: the data object is copied shallowly and only the values the write brings are
  * copied deeply (and frozen), so its cost follows the size of the change, not of the session.
  */
-import type { Delta, JsonValue, StoreRecord } from '../../core/store.js';
+import type { Delta, StoreRecord } from '../../core/store.js';
+import { frozenCopy } from '../_shared/frozen.js';
 
 /** A record as kept, filed under an expiry bucket. `record` is frozen all the way down. */
 export interface Entry {
   record: StoreRecord;
   /** The expiry second it is filed under (see the store's buckets). */
   bucket: number;
-}
-
-/** A deep copy of `value`, frozen: nothing the writer keeps a reference to can change it later. */
-function frozenCopy(value: JsonValue): JsonValue {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    const list = value.map(frozenCopy);
-    Object.freeze(list);
-    return list;
-  }
-  const out: Record<string, JsonValue> = {};
-  for (const key of Object.keys(value)) out[key] = frozenCopy(value[key]!);
-  Object.freeze(out);
-  return out;
 }
 
 /**
@@ -41,9 +28,4 @@ export function freezeRecord(record: StoreRecord, delta: Delta): StoreRecord {
     record.meta = Object.freeze({ ...record.meta });
   if (record.keyExpiresAt !== undefined) Object.freeze(record.keyExpiresAt);
   return Object.freeze(record);
-}
-
-/** The same frozen record with a new idle deadline (a touch): data and bookkeeping are shared. */
-export function withExpiry(record: StoreRecord, expiresAt: number): StoreRecord {
-  return Object.freeze({ ...record, expiresAt });
 }

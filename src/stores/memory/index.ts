@@ -20,7 +20,8 @@ import {
   type WriteResult,
 } from '../../core/store.js';
 import { capExpiry, dropExpiredKeys } from '../../core/expiry.js';
-import { freezeRecord, withExpiry, type Entry } from './entry.js';
+import { withExpiry } from '../_shared/frozen.js';
+import { freezeRecord, type Entry } from './entry.js';
 import { createFeed } from './feed.js';
 import { MinHeap } from './heap.js';
 import { createLeases } from './leases.js';

@@ -16,6 +16,7 @@ import {
   type Store,
   type Unwatch,
 } from '../../core/store.js';
+import { frozenRecord, withExpiry } from '../_shared/frozen.js';
 import { createLru } from './lru.js';
 
 /** The store's name in messages and metrics. */
@@ -58,7 +59,8 @@ export interface NearCacheStore extends Store {
 }
 
 interface Cached {
-  readonly record: StoreRecord;
+  /** Frozen: handed out as it is. */
+  record: StoreRecord;
   /** When it was read from the store (the start of its `ttlMs`). */
   readonly readAt: number;
   /** Served only while `now` is before this (the record's deadlines, and `ttlMs`). */
@@ -201,7 +203,8 @@ export function nearCache(store: Store, options: NearCacheOptions): NearCacheSto
         if (hit !== undefined) {
           if (now < hit.validUntil) {
             hits++;
-            return structuredClone(hit.record);
+            // Frozen when cached: every hit hands out the same record, with no copy.
+            return hit.record;
           }
           lru.delete(key);
         }
@@ -215,7 +218,7 @@ export function nearCache(store: Store, options: NearCacheOptions): NearCacheSto
         if (record !== undefined && isLive && !read.isStale && !isClosed) {
           const validUntil = deadlineOf(record, now);
           if (validUntil > clock.now())
-            lru.set(key, { record: structuredClone(record), readAt: now, validUntil });
+            lru.set(key, { record: frozenRecord(record), readAt: now, validUntil });
         }
         return record;
       } finally {
@@ -229,8 +232,8 @@ export function nearCache(store: Store, options: NearCacheOptions): NearCacheSto
       // A touch moves the idle deadline only: the cached record stays right with the new one.
       const hit = lru.peek(key);
       if (hit !== undefined) {
-        const record = hit.record;
-        record.expiresAt = capExpiry(expiresAt, record.absoluteExpiresAt);
+        const record = withExpiry(hit.record, capExpiry(expiresAt, hit.record.absoluteExpiresAt));
+        hit.record = record;
         hit.validUntil = deadlineOf(record, hit.readAt);
       }
     },
