@@ -102,7 +102,11 @@ export function decodeHash(reply: unknown): StoreRecord | undefined {
   return record;
 }
 
-/** Arguments of the WRITE script for `delta` (see its comment for the layout). */
+/**
+ * Arguments of the WRITE script for `delta` (see its comment for the layout), built in one array
+ * with no intermediate lists: the fixed part, then the unset fields, set pairs, incr fields and
+ * incr amounts.
+ */
 export function writeArgs(
   delta: Delta,
   now: number,
@@ -111,29 +115,40 @@ export function writeArgs(
   prefix: string,
   member: string,
 ): string[] {
-  const flags = `${delta.create ? 'c' : ''}${delta.replace ? 'r' : ''}${isInline ? 'i' : ''}`;
-  const unset = delta.unset ?? [];
-  const set = delta.set === undefined ? [] : Object.entries(delta.set);
-  const incr = delta.incr === undefined ? [] : Object.entries(delta.incr);
-  const userOp = delta.userId === undefined ? '' : delta.userId === null ? 'd' : 's';
+  let flags = isInline ? 'i' : '';
+  if (delta.create) flags += 'c';
+  if (delta.replace) flags += 'r';
+  if (delta.userId !== undefined) flags += delta.userId === null ? 'd' : 's';
+  const { unset, set, incr } = delta;
   const args = [
     String(now),
     String(Math.trunc(expiresAt)),
     flags,
-    String(Math.trunc(delta.createdAt ?? now)),
+    delta.create ? String(Math.trunc(delta.createdAt ?? now)) : '',
     delta.absoluteExpiresAt === undefined ? '' : String(Math.trunc(delta.absoluteExpiresAt)),
-    userOp,
     typeof delta.userId === 'string' ? delta.userId : '',
     delta.meta === undefined ? '' : JSON.stringify(delta.meta),
     prefix,
     member,
-    String(unset.length),
-    String(set.length),
-    String(incr.length),
+    '0',
+    '0',
+    '0',
   ];
-  for (const key of unset) args.push(fieldOf(key));
-  for (const [key, value] of set) args.push(fieldOf(key), JSON.stringify(value));
-  for (const [key, by] of incr) args.push(fieldOf(key), String(by));
+  if (unset !== undefined && unset.length > 0) {
+    args[9] = String(unset.length);
+    for (const key of unset) args.push(fieldOf(key));
+  }
+  if (set !== undefined) {
+    const keys = Object.keys(set);
+    if (keys.length > 0) args[10] = String(keys.length);
+    for (const key of keys) args.push(fieldOf(key), JSON.stringify(set[key]));
+  }
+  if (incr !== undefined) {
+    const keys = Object.keys(incr);
+    if (keys.length > 0) args[11] = String(keys.length);
+    for (const key of keys) args.push(fieldOf(key));
+    for (const key of keys) args.push(String(incr[key]));
+  }
   return args;
 }
 

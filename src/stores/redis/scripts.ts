@@ -65,113 +65,136 @@ export function script(name: string, body: string): LuaScript {
 
 /**
  * Applies a delta. KEYS: session. ARGV: now, expiresAt, flags (`c` create, `r` replace, `i` inline
- * index), createdAt, absoluteExpiresAt or '', user op ('' keep, `s` set, `d` drop), userId, meta JSON
- * or '', prefix, member, #unset, #set pairs, #incr pairs, then the unset fields, the set pairs and the
- * incr pairs. Returns `{0}` when nothing was written; `{-1, existed, positions...}` when it refused
- * the delta because the incr keys at those (1-based) positions would hold something other than a
- * number once unset and set applied (checked before anything changes, so nothing did); else
- * `{existed, index deadline, user to drop from the index or '', user whose index needs the deadline
- * or '', counter values...}`.
+ * index, `s` bind the user, `d` unbind it), createdAt or '', absoluteExpiresAt or '', userId or '',
+ * meta JSON or '', prefix, member, #unset, #set pairs, #incr, then the unset fields, the set pairs,
+ * the incr fields and the incr amounts. Returns `{0}` when nothing was written; `{-1, existed,
+ * positions...}` when it refused the delta because the incr keys at those (1-based) positions would
+ * hold something other than a number once unset and set applied (checked before anything changes,
+ * so nothing did); else `{existed, index deadline, user to drop from the index or '', user whose
+ * index needs the deadline or '', counter values...}`.
+ *
+ * The common write (a few keys and the deadline) costs one HMGET, one HSET, one PEXPIREAT (none
+ * when the deadline did not move) and the feed's PUBLISH: the bookkeeping and the incr keys' values
+ * are read in the one HMGET, the version is bumped in the one HSET, and HDEL runs only when there is
+ * something to remove. Lua's `unpack` takes at most a few thousand values, so long lists go in
+ * chunks (`CHUNK`, an even number so set pairs stay whole).
  */
 export const WRITE: LuaScript = script(
   'write',
   `
+local CHUNK = 2000
+local function call_list(cmd, k, list)
+  for from = 1, #list, CHUNK do
+    redis.call(cmd, k, unpack(list, from, math.min(from + CHUNK - 1, #list)))
+  end
+end
 local k = KEYS[1]
 local now = tonumber(ARGV[1])
 local flags = ARGV[3]
-local cur = redis.call('HMGET', k, '~e', '~a', '~u')
+local nUnset, nSet, nIncr = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local sets = 13 + nUnset
+local incrs = sets + 2 * nSet
+-- cur: ~e, ~a, ~u, ~i, ~v, then the incr fields' values (false: absent).
+local cur = redis.call('HMGET', k, '~e', '~a', '~u', '~i', '~v',
+  unpack(ARGV, incrs, incrs + math.min(nIncr, CHUNK) - 1))
+for from = incrs + CHUNK, incrs + nIncr - 1, CHUNK do
+  for _, v in ipairs(redis.call('HMGET', k, unpack(ARGV, from, math.min(from + CHUNK, incrs + nIncr) - 1))) do
+    cur[#cur + 1] = v
+  end
+end
 local curExp = tonumber(cur[1])
 local existed = curExp ~= nil and curExp > now
 local oldUser = cur[3] or nil
 if not existed and not string.find(flags, 'c', 1, true) then return {0} end
-local nUnset, nSet, nIncr = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local replace = existed and string.find(flags, 'r', 1, true) ~= nil
+local fresh = not existed or replace
 local bases = {}
 if nIncr > 0 then
-  -- Each incr field's value once unset and set applied (false: absent), read before any change;
-  -- the counters then start from these.
+  -- Each incr field's value once unset and set applied (false: absent); the counters start from these.
   local after = {}
-  for j = 14, 13 + nUnset do after[ARGV[j]] = false end
-  for j = 14 + nUnset, 12 + nUnset + 2 * nSet, 2 do after[ARGV[j]] = ARGV[j + 1] end
-  local fresh = not existed or string.find(flags, 'r', 1, true)
+  for j = 13, sets - 1 do after[ARGV[j]] = false end
+  for j = sets, incrs - 1, 2 do after[ARGV[j]] = ARGV[j + 1] end
   local refused = {}
   for p = 1, nIncr do
-    local f = ARGV[12 + nUnset + 2 * nSet + 2 * p]
-    local v = after[f]
-    if v == nil and not fresh then v = redis.call('HGET', k, f) end
+    local v = after[ARGV[incrs + p - 1]]
+    if v == nil and not fresh then v = cur[5 + p] end
     if v and not is_number(v) then refused[#refused + 1] = p end
     bases[p] = tonumber(v) or 0
   end
   if #refused > 0 then return {-1, existed and 1 or 0, unpack(refused)} end
 end
-local abs = nil
+-- The one HSET (field/value pairs) and the one HDEL (fields) this write makes.
+local hs, del = {}, {}
+local abs, indexed = nil, nil
 if existed then
   abs = cur[2] or nil
-  if string.find(flags, 'r', 1, true) then
-    local names = {'~c', '~a', '~u', '~m', '~v', '~i'}
-    local keep = redis.call('HMGET', k, unpack(names))
+  indexed = cur[4] or nil
+  if replace then
+    local keep = redis.call('HMGET', k, '~c', '~m')
     redis.call('DEL', k)
-    for i = 1, 6 do if keep[i] then redis.call('HSET', k, names[i], keep[i]) end end
+    if keep[1] then hs[#hs + 1] = '~c'; hs[#hs + 1] = keep[1] end
+    if abs then hs[#hs + 1] = '~a'; hs[#hs + 1] = abs end
+    if keep[2] and ARGV[7] == '' then hs[#hs + 1] = '~m'; hs[#hs + 1] = keep[2] end
+  else
+    for j = 13, sets - 1 do del[#del + 1] = ARGV[j] end
   end
 else
-  redis.call('DEL', k)
-  redis.call('HSET', k, '~c', ARGV[4])
+  -- An expired record still there: start from nothing.
+  if cur[1] or cur[2] or cur[3] or cur[4] or cur[5] then redis.call('DEL', k) end
+  hs[1] = '~c'; hs[2] = ARGV[4]
   if ARGV[5] ~= '' then
     abs = ARGV[5]
-    redis.call('HSET', k, '~a', abs)
+    hs[3] = '~a'; hs[4] = abs
   end
 end
-local i = 14
-for _ = 1, nUnset do
-  redis.call('HDEL', k, ARGV[i])
-  i = i + 1
-end
-for _ = 1, nSet do
-  redis.call('HSET', k, ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
+for j = sets, incrs - 1 do hs[#hs + 1] = ARGV[j] end
 local out = {existed and 1 or 0, '', '', ''}
 for p = 1, nIncr do
-  local n = bases[p] + tonumber(ARGV[i + 1])
+  local n = bases[p] + tonumber(ARGV[incrs + nIncr + p - 1])
   local s = string.format('%.17g', n)
-  if n ~= n or n == math.huge or n == -math.huge then
-    redis.call('HSET', k, ARGV[i], 'null')
-  else
-    redis.call('HSET', k, ARGV[i], s)
-  end
+  hs[#hs + 1] = ARGV[incrs + p - 1]
+  if n ~= n or n == math.huge or n == -math.huge then hs[#hs + 1] = 'null' else hs[#hs + 1] = s end
   out[#out + 1] = s
-  i = i + 2
 end
-if ARGV[8] ~= '' then redis.call('HSET', k, '~m', ARGV[8]) end
+if ARGV[7] ~= '' then hs[#hs + 1] = '~m'; hs[#hs + 1] = ARGV[7] end
 local newUser = nil
 if existed then newUser = oldUser end
-if ARGV[6] == 's' then
-  newUser = ARGV[7]
-  redis.call('HSET', k, '~u', newUser)
-elseif ARGV[6] == 'd' then
+if string.find(flags, 's', 1, true) then
+  newUser = ARGV[6]
+  hs[#hs + 1] = '~u'; hs[#hs + 1] = newUser
+elseif string.find(flags, 'd', 1, true) then
   newUser = nil
-  redis.call('HDEL', k, '~u')
+  if existed and oldUser and not replace then del[#del + 1] = '~u' end
+elseif replace and oldUser then
+  hs[#hs + 1] = '~u'; hs[#hs + 1] = oldUser
 end
 local e = ARGV[2]
 if abs and tonumber(abs) < tonumber(e) then e = abs end
-redis.call('HSET', k, '~e', e)
-redis.call('HINCRBY', k, '~v', 1)
-redis.call('PEXPIREAT', k, e)
+-- The hash's own expiry always equals ~e, so a deadline that did not move needs no PEXPIREAT.
+local moved = fresh or e ~= cur[1]
+if moved then hs[#hs + 1] = '~e'; hs[#hs + 1] = e end
+hs[#hs + 1] = '~v'
+hs[#hs + 1] = string.format('%d', (existed and tonumber(cur[5]) or 0) + 1)
 if oldUser and oldUser ~= newUser then out[3] = oldUser end
 if newUser then
-  local indexed = tonumber(redis.call('HGET', k, '~i'))
-  if newUser ~= oldUser or not indexed or tonumber(e) > indexed then
+  if newUser ~= oldUser or not indexed or tonumber(e) > tonumber(indexed) then
     out[2] = index_deadline(e, now, abs)
     out[4] = newUser
-    redis.call('HSET', k, '~i', out[2])
+    hs[#hs + 1] = '~i'; hs[#hs + 1] = out[2]
+  elseif replace then
+    hs[#hs + 1] = '~i'; hs[#hs + 1] = indexed
   end
-else
-  redis.call('HDEL', k, '~i')
+elseif indexed and not replace then
+  del[#del + 1] = '~i'
 end
+call_list('HDEL', k, del)
+call_list('HSET', k, hs)
+if moved then redis.call('PEXPIREAT', k, e) end
 if string.find(flags, 'i', 1, true) then
-  if out[3] ~= '' then redis.call('ZREM', ukey(ARGV[9], out[3]), ARGV[10]) end
-  if out[4] ~= '' then index_add(ukey(ARGV[9], out[4]), ARGV[10], out[2]) end
+  if out[3] ~= '' then redis.call('ZREM', ukey(ARGV[8], out[3]), ARGV[9]) end
+  if out[4] ~= '' then index_add(ukey(ARGV[8], out[4]), ARGV[9], out[2]) end
 end
-notify(ARGV[9], 'w:', ARGV[10])
+notify(ARGV[8], 'w:', ARGV[9])
 return out
 `,
 );
@@ -179,25 +202,30 @@ return out
 /**
  * Moves the idle deadline. KEYS: session. ARGV: now, expiresAt, flags, prefix, member. Returns `{0}`
  * for a missing or expired record, else `{1, index deadline, '', user whose index needs it or ''}`.
+ * One HMGET, one HSET (deadline, version and, when it moves, the index deadline) and a PEXPIREAT.
  */
 export const TOUCH: LuaScript = script(
   'touch',
   `
 local k = KEYS[1]
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', k, '~e', '~a', '~u', '~i')
+local cur = redis.call('HMGET', k, '~e', '~a', '~u', '~i', '~v')
 local curExp = tonumber(cur[1])
 if not curExp or curExp <= now then return {0} end
 local e = ARGV[2]
 if cur[2] and tonumber(cur[2]) < tonumber(e) then e = cur[2] end
-redis.call('HSET', k, '~e', e)
-redis.call('HINCRBY', k, '~v', 1)
-redis.call('PEXPIREAT', k, e)
-if not cur[3] or (cur[4] and tonumber(e) <= tonumber(cur[4])) then return {1, '', '', ''} end
-local deadline = index_deadline(e, now, cur[2] or nil)
-redis.call('HSET', k, '~i', deadline)
-if ARGV[3] == 'i' then index_add(ukey(ARGV[4], cur[3]), ARGV[5], deadline) end
-return {1, deadline, '', cur[3]}
+local v = string.format('%d', (tonumber(cur[5]) or 0) + 1)
+local out = {1, '', '', ''}
+if not cur[3] or (cur[4] and tonumber(e) <= tonumber(cur[4])) then
+  redis.call('HSET', k, '~e', e, '~v', v)
+else
+  out[2] = index_deadline(e, now, cur[2] or nil)
+  out[4] = cur[3]
+  redis.call('HSET', k, '~e', e, '~v', v, '~i', out[2])
+end
+if e ~= cur[1] then redis.call('PEXPIREAT', k, e) end
+if out[4] ~= '' and ARGV[3] == 'i' then index_add(ukey(ARGV[4], out[4]), ARGV[5], out[2]) end
+return out
 `,
 );
 
