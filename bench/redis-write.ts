@@ -4,12 +4,19 @@
  * process (`process.cpuUsage` over the loop), for the writes a web app makes most: an increment
  * (the bench's `GET /write`), a set of a few keys, a new visitor's first write, a login.
  *
- *   npx tsx bench/redis-write.ts [--port=6397] [--n=20000] [--driver=redis,ioredis] [--baseline=<git ref>]
+ *   npx tsx bench/redis-write.ts [--port=6397] [--n=20000] [--rounds=3] [--driver=redis,ioredis]
+ *     [--baseline=<git ref>] [--callgrind]
  *
  * It needs a Redis server of its own on 127.0.0.1 (it resets its statistics), for example
  * `redis-server --bind 127.0.0.1 --port 6397 --save '' --appendonly no --daemonize yes`.
  * `--baseline` also measures the store as it was at that commit (its `src/` is extracted to a
- * temporary directory), so one run prints before and after side by side.
+ * temporary directory), so one run prints before and after side by side. Each round measures
+ * every cell once, in the same order, and the table shows the median of the rounds (with min and
+ * max below it), so a machine busy with other work shows as spread instead of as a difference.
+ *
+ * Times on a busy machine move by more than a script's difference; `--callgrind` adds a count that
+ * does not: the instructions redis-server ran per write, when it runs under
+ * `valgrind --tool=callgrind` (read with `callgrind_control`; use a smaller `--n`, it is slow).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
@@ -27,12 +34,15 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '6397' },
     n: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '3' },
     driver: { type: 'string', default: 'redis,ioredis' },
     baseline: { type: 'string' },
+    callgrind: { type: 'boolean', default: false },
   },
 });
 const port = Number(values.port);
 const n = Number(values.n);
+const rounds = Number(values.rounds);
 const drivers = values.driver.split(',').map((d) => d.trim());
 const CONCURRENCY = 8;
 const WARMUP = 2000;
@@ -136,6 +146,30 @@ interface Row {
   innerCalls: number;
   inner: string;
   clientUs: number;
+  serverCpuUs: number;
+  instructions: number;
+}
+
+/** The pid of redis-server, for `callgrind_control`. */
+const serverPid = /process_id:(\d+)/.exec(await info(port, 'server'))?.[1] ?? '';
+/** Instructions redis-server ran since the last call (under callgrind), or NaN. */
+function instructions(): number {
+  if (!values.callgrind) return NaN;
+  const text = execFileSync('callgrind_control', ['-e', 'Ir', serverPid]).toString();
+  execFileSync('callgrind_control', ['-z', serverPid]);
+  let total = 0;
+  for (const m of text.matchAll(/^\s*Th \d+\s+([\d,]+)/gm))
+    total += Number(m[1]!.replace(/,/g, ''));
+  return total;
+}
+
+/** CPU time (µs, user + system) redis-server's main thread has used, from `INFO cpu`. */
+async function serverCpu(): Promise<number> {
+  const text = await info(port, 'cpu');
+  const read = (name: string): number =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? NaN);
+  const main = read('used_cpu_user_main_thread') + read('used_cpu_sys_main_thread');
+  return (Number.isNaN(main) ? read('used_cpu_user') + read('used_cpu_sys') : main) * 1e6;
 }
 
 async function measure(variant: string, factory: StoreFactory, driver: string): Promise<Row[]> {
@@ -158,9 +192,13 @@ async function measure(variant: string, factory: StoreFactory, driver: string): 
         store.write(keyOf(i), ...shape.write(keyOf(i), i, Date.now()));
       await each(WARMUP, write);
       await control.call('CONFIG', 'RESETSTAT');
+      const server = await serverCpu();
+      instructions();
       const cpu = process.cpuUsage();
       await each(n, (i) => write(WARMUP + i));
       const used = process.cpuUsage(cpu);
+      const ran = instructions();
+      const serverUsed = (await serverCpu()) - server;
       const stats = await commandStats();
       const evalsha = stats.get('evalsha') ?? { calls: 0, usec: 0 };
       if (evalsha.calls !== n)
@@ -169,7 +207,7 @@ async function measure(variant: string, factory: StoreFactory, driver: string): 
       let innerCalls = 0;
       const inner: string[] = [];
       for (const [name, s] of stats) {
-        if (name === 'evalsha' || name.startsWith('config')) continue;
+        if (name === 'evalsha' || name === 'info' || name.startsWith('config')) continue;
         innerUsec += s.usec;
         innerCalls += s.calls;
         inner.push(`${name} ${+(s.calls / n).toFixed(2)}`);
@@ -183,6 +221,8 @@ async function measure(variant: string, factory: StoreFactory, driver: string): 
         innerCalls: innerCalls / n,
         inner: inner.sort().join(', '),
         clientUs: (used.user + used.system) / n,
+        serverCpuUs: serverUsed / n,
+        instructions: ran / n,
       });
     }
   } finally {
@@ -223,33 +263,64 @@ if (values.baseline !== undefined)
 const current = (await import('../src/stores/redis/index.js')).redisStore;
 variants.push([values.baseline === undefined ? 'this tree' : 'after (this tree)', current]);
 
-const rows: Row[] = [];
-for (const driver of drivers)
-  for (const [variant, factory] of variants)
-    rows.push(...(await measure(variant, factory, driver)));
+/** Rows of every round, by cell. */
+const cells = new Map<string, Row[]>();
+for (let round = 1; round <= rounds; round++) {
+  process.stderr.write(`round ${round} of ${rounds}\n`);
+  for (const driver of drivers)
+    for (const [variant, factory] of variants)
+      for (const row of await measure(variant, factory, driver)) {
+        const cell = `${row.driver}\u0000${row.shape}\u0000${row.variant}`;
+        cells.set(cell, [...(cells.get(cell) ?? []), row]);
+      }
+}
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const range = (xs: number[], digits: number): string =>
+  `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
 const redisVersion = /redis_version:(\S+)/.exec(await info(port, 'server'))?.[1] ?? '?';
 console.log(
-  `\nRedis ${redisVersion} on 127.0.0.1:${port}, ${n} writes per row, ${CONCURRENCY} in flight. ` +
-    'EVALSHA usec includes the commands the script ran; "inner" lists them per write.\n',
+  `\nRedis ${redisVersion} on 127.0.0.1:${port}, ${n} writes per cell and round, ${CONCURRENCY} in flight, ` +
+    `median of ${rounds} rounds. EVALSHA µs (commandstats, wall time in Redis) includes the commands the ` +
+    'script ran ("inner"); Redis CPU is the main thread\'s CPU time over the loop (INFO cpu: parsing and ' +
+    'replying included, time the process waited for a core excluded).\n',
 );
 const header = [
-  'variant',
   'driver',
   'write',
+  'variant',
   'EVALSHA µs/write',
   'inner µs/write',
   'inner calls/write',
+  'Redis CPU µs/write',
   'client CPU µs/write',
+  ...(values.callgrind ? ['Redis instructions/write'] : []),
 ];
-const lines = rows.map((r) => [
-  r.variant,
-  r.driver,
-  r.shape,
-  r.evalUsec.toFixed(2),
-  r.innerUsec.toFixed(2),
-  r.innerCalls.toFixed(2),
-  r.clientUs.toFixed(1),
+const sortedCells = [...cells.values()].sort((a, b) => {
+  const order = (r: Row): number[] => [
+    drivers.indexOf(r.driver),
+    SHAPES.findIndex((shape) => shape.name === r.shape),
+    variants.findIndex(([v]) => v === r.variant),
+  ];
+  const [x, y] = [order(a[0]!), order(b[0]!)];
+  return x[0]! - y[0]! || x[1]! - y[1]! || x[2]! - y[2]!;
+});
+const lines = sortedCells.map((rs) => [
+  rs[0]!.driver,
+  rs[0]!.shape,
+  rs[0]!.variant,
+  median(rs.map((r) => r.evalUsec)).toFixed(2),
+  median(rs.map((r) => r.innerUsec)).toFixed(2),
+  median(rs.map((r) => r.innerCalls)).toFixed(2),
+  median(rs.map((r) => r.serverCpuUs)).toFixed(1),
+  median(rs.map((r) => r.clientUs)).toFixed(1),
+  ...(values.callgrind
+    ? [Math.round(median(rs.map((r) => r.instructions))).toLocaleString('en')]
+    : []),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
 const fmt = (cells: string[]): string =>
@@ -259,5 +330,21 @@ console.log(
   `|${widths.map((w, i) => (i < 3 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
 );
 for (const l of lines) console.log(fmt(l));
-console.log('\nInner commands per write:');
-for (const r of rows) console.log(`  ${r.variant}, ${r.driver}, ${r.shape}: ${r.inner}`);
+console.log(
+  '\nPer cell: inner commands per write; EVALSHA µs and client CPU µs, min–max of the rounds:',
+);
+for (const rs of sortedCells) {
+  const r = rs[0]!;
+  console.log(
+    `  ${r.driver}, ${r.shape}, ${r.variant}: ${r.inner}; EVALSHA ${range(
+      rs.map((x) => x.evalUsec),
+      2,
+    )}; Redis CPU ${range(
+      rs.map((x) => x.serverCpuUs),
+      1,
+    )}; client ${range(
+      rs.map((x) => x.clientUs),
+      1,
+    )}`,
+  );
+}

@@ -104,51 +104,56 @@ export function decodeHash(reply: unknown): StoreRecord | undefined {
 
 /**
  * Arguments of the WRITE script for `delta` (see its comment for the layout), built in one array
- * with no intermediate lists: the fixed part, then the unset fields, set pairs, incr fields and
- * incr amounts.
+ * with no intermediate lists: the fixed part, the unset fields, set pairs, incr fields and incr
+ * amounts, then only the extras the flags name (creation times, user, meta).
  */
 export function writeArgs(
   delta: Delta,
   now: number,
   expiresAt: number,
   isInline: boolean,
-  prefix: string,
+  channel: string,
   member: string,
 ): string[] {
   let flags = isInline ? 'i' : '';
   if (delta.create) flags += 'c';
   if (delta.replace) flags += 'r';
   if (delta.userId !== undefined) flags += delta.userId === null ? 'd' : 's';
+  if (delta.meta !== undefined) flags += 'm';
   const { unset, set, incr } = delta;
   const args = [
     String(now),
     String(Math.trunc(expiresAt)),
     flags,
-    delta.create ? String(Math.trunc(delta.createdAt ?? now)) : '',
-    delta.absoluteExpiresAt === undefined ? '' : String(Math.trunc(delta.absoluteExpiresAt)),
-    typeof delta.userId === 'string' ? delta.userId : '',
-    delta.meta === undefined ? '' : JSON.stringify(delta.meta),
-    prefix,
-    member,
+    channel,
+    `w:${member}`,
     '0',
     '0',
     '0',
   ];
   if (unset !== undefined && unset.length > 0) {
-    args[9] = String(unset.length);
+    args[5] = String(unset.length);
     for (const key of unset) args.push(fieldOf(key));
   }
   if (set !== undefined) {
     const keys = Object.keys(set);
-    if (keys.length > 0) args[10] = String(keys.length);
+    if (keys.length > 0) args[6] = String(keys.length);
     for (const key of keys) args.push(fieldOf(key), JSON.stringify(set[key]));
   }
   if (incr !== undefined) {
     const keys = Object.keys(incr);
-    if (keys.length > 0) args[11] = String(keys.length);
+    if (keys.length > 0) args[7] = String(keys.length);
     for (const key of keys) args.push(fieldOf(key));
     for (const key of keys) args.push(String(incr[key]));
   }
+  if (delta.create) {
+    args.push(
+      String(Math.trunc(delta.createdAt ?? now)),
+      delta.absoluteExpiresAt === undefined ? '' : String(Math.trunc(delta.absoluteExpiresAt)),
+    );
+  }
+  if (typeof delta.userId === 'string') args.push(delta.userId);
+  if (delta.meta !== undefined) args.push(JSON.stringify(delta.meta));
   return args;
 }
 
