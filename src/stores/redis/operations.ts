@@ -23,7 +23,8 @@ import {
   sessionKey,
   writeArgs,
 } from './record.js';
-import { DESTROY, RENAME, TOUCH, WRITE } from './scripts.js';
+import { DESTROY, RENAME, TOUCH } from './scripts.js';
+import { WRITE } from './write-script.js';
 import { countSessions, destroyUserSessions, listUserSessions, scanSessions } from './users.js';
 
 /**
