@@ -7,8 +7,9 @@
  *   npx tsx bench/redis-write.ts [--port=6397] [--n=20000] [--rounds=3] [--driver=redis,ioredis]
  *     [--baseline=<git ref>] [--callgrind]
  *
- * It needs a Redis server of its own on 127.0.0.1 (it resets its statistics), for example
- * `redis-server --bind 127.0.0.1 --port 6397 --save '' --appendonly no --daemonize yes`.
+ * It needs a Redis server of its own on 127.0.0.1 (it resets its statistics, and counts every
+ * command it runs), for example `redis-server --bind 127.0.0.1 --port 6397 --save '' --appendonly no
+ * --daemonize yes`; `BENCH_REDIS_WRITE_PORT` sets the default of `--port`.
  * `--baseline` also measures the store as it was at that commit (its `src/` is extracted to a
  * temporary directory), so one run prints before and after side by side. Each round measures
  * every cell once, in the same order, and the table shows the median of the rounds (with min and
@@ -32,7 +33,7 @@ import { info } from './_redis.js';
 
 const { values } = parseArgs({
   options: {
-    port: { type: 'string', default: '6397' },
+    port: { type: 'string', default: process.env['BENCH_REDIS_WRITE_PORT'] ?? '6397' },
     n: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
     driver: { type: 'string', default: 'redis,ioredis' },
@@ -150,8 +151,15 @@ interface Row {
   instructions: number;
 }
 
+const serverInfo = await info(port, 'server').catch((error: unknown) => {
+  console.error(
+    `bench/redis-write.ts needs a redis-server of its own on 127.0.0.1:${port} (${String(error)}); ` +
+      `start one with: redis-server --bind 127.0.0.1 --port ${port} --save '' --appendonly no --daemonize yes`,
+  );
+  process.exit(1);
+});
 /** The pid of redis-server, for `callgrind_control`. */
-const serverPid = /process_id:(\d+)/.exec(await info(port, 'server'))?.[1] ?? '';
+const serverPid = /process_id:(\d+)/.exec(serverInfo)?.[1] ?? '';
 /** Instructions redis-server ran since the last call (under callgrind), or NaN. */
 function instructions(): number {
   if (!values.callgrind) return NaN;
