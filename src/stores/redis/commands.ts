@@ -257,12 +257,17 @@ export function redisCommands(client: RedisClient, options: RedisCommandsOptions
     isCluster,
     send: (args, key) => sendReady(args, key, signal),
     async run(script, keys, args) {
-      const tail = [String(keys.length), ...keys, ...args];
+      // One array for the whole command: EVALSHA, sha, numkeys, keys, args.
+      const command = ['EVALSHA', script.sha, String(keys.length)];
+      for (const key of keys) command.push(key);
+      for (const arg of args) command.push(arg);
       try {
-        return await sendReady(['EVALSHA', script.sha, ...tail], keys[0], signal);
+        return await sendReady(command, keys[0], signal);
       } catch (error) {
         if (replyCode(error) !== 'NOSCRIPT') throw error;
-        return sendReady(['EVAL', script.source, ...tail], keys[0], signal);
+        command[0] = 'EVAL';
+        command[1] = script.source;
+        return sendReady(command, keys[0], signal);
       }
     },
     async masters() {

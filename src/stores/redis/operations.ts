@@ -13,7 +13,7 @@ import { withDeadline, type Classified, type Deadline } from '../_shared/deadlin
 import { followIndex, renameAcrossSlots } from './cluster.js';
 import { isOfClass, type RedisCommands } from './commands.js';
 import { feedLoop, type FeedConnect } from '../_shared/feed-loop.js';
-import { redisFeedConnect } from './feed.js';
+import { feedChannel, redisFeedConnect } from './feed.js';
 import { releaseLease, takeLease } from './lock.js';
 import {
   decodeHash,
@@ -23,7 +23,8 @@ import {
   sessionKey,
   writeArgs,
 } from './record.js';
-import { DESTROY, RENAME, TOUCH, WRITE } from './scripts.js';
+import { DESTROY, RENAME, TOUCH } from './scripts.js';
+import { WRITE } from './write-script.js';
 import { countSessions, destroyUserSessions, listUserSessions, scanSessions } from './users.js';
 
 /**
@@ -72,6 +73,7 @@ export function redisOperations(settings: RedisOperationsSettings): Store {
       return run(c.withSignal(abort.signal));
     });
   const inline = (c: RedisCommands): boolean => !c.isCluster;
+  const channel = feedChannel(prefix);
   let connectFeed: FeedConnect | undefined;
   const feed = feedLoop(async (handlers) => {
     connectFeed ??= redisFeedConnect((await use()).client, { prefix, timeoutMs });
@@ -103,7 +105,7 @@ export function redisOperations(settings: RedisOperationsSettings): Store {
       }),
     write: (key, delta, expiresAt) =>
       guard('write', async (c): Promise<WriteResult> => {
-        const args = writeArgs(delta, clock.now(), expiresAt, inline(c), prefix, key);
+        const args = writeArgs(delta, clock.now(), expiresAt, inline(c), channel, key);
         const reply = (await c.run(WRITE, [sessionKey(prefix, key)], args)) as unknown[];
         const names = incrKeys(delta);
         const refused = refusedIncr(reply, names);

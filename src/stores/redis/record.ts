@@ -102,38 +102,58 @@ export function decodeHash(reply: unknown): StoreRecord | undefined {
   return record;
 }
 
-/** Arguments of the WRITE script for `delta` (see its comment for the layout). */
+/**
+ * Arguments of the WRITE script for `delta` (see its comment for the layout), built in one array
+ * with no intermediate lists: the fixed part, the unset fields, set pairs, incr fields and incr
+ * amounts, then only the extras the flags name (creation times, user, meta).
+ */
 export function writeArgs(
   delta: Delta,
   now: number,
   expiresAt: number,
   isInline: boolean,
-  prefix: string,
+  channel: string,
   member: string,
 ): string[] {
-  const flags = `${delta.create ? 'c' : ''}${delta.replace ? 'r' : ''}${isInline ? 'i' : ''}`;
-  const unset = delta.unset ?? [];
-  const set = delta.set === undefined ? [] : Object.entries(delta.set);
-  const incr = delta.incr === undefined ? [] : Object.entries(delta.incr);
-  const userOp = delta.userId === undefined ? '' : delta.userId === null ? 'd' : 's';
+  let flags = isInline ? 'i' : '';
+  if (delta.create) flags += 'c';
+  if (delta.replace) flags += 'r';
+  if (delta.userId !== undefined) flags += delta.userId === null ? 'd' : 's';
+  if (delta.meta !== undefined) flags += 'm';
+  const { unset, set, incr } = delta;
   const args = [
     String(now),
     String(Math.trunc(expiresAt)),
     flags,
-    String(Math.trunc(delta.createdAt ?? now)),
-    delta.absoluteExpiresAt === undefined ? '' : String(Math.trunc(delta.absoluteExpiresAt)),
-    userOp,
-    typeof delta.userId === 'string' ? delta.userId : '',
-    delta.meta === undefined ? '' : JSON.stringify(delta.meta),
-    prefix,
-    member,
-    String(unset.length),
-    String(set.length),
-    String(incr.length),
+    channel,
+    `w:${member}`,
+    '0',
+    '0',
+    '0',
   ];
-  for (const key of unset) args.push(fieldOf(key));
-  for (const [key, value] of set) args.push(fieldOf(key), JSON.stringify(value));
-  for (const [key, by] of incr) args.push(fieldOf(key), String(by));
+  if (unset !== undefined && unset.length > 0) {
+    args[5] = String(unset.length);
+    for (const key of unset) args.push(fieldOf(key));
+  }
+  if (set !== undefined) {
+    const keys = Object.keys(set);
+    if (keys.length > 0) args[6] = String(keys.length);
+    for (const key of keys) args.push(fieldOf(key), JSON.stringify(set[key]));
+  }
+  if (incr !== undefined) {
+    const keys = Object.keys(incr);
+    if (keys.length > 0) args[7] = String(keys.length);
+    for (const key of keys) args.push(fieldOf(key));
+    for (const key of keys) args.push(String(incr[key]));
+  }
+  if (delta.create) {
+    args.push(
+      String(Math.trunc(delta.createdAt ?? now)),
+      delta.absoluteExpiresAt === undefined ? '' : String(Math.trunc(delta.absoluteExpiresAt)),
+    );
+  }
+  if (typeof delta.userId === 'string') args.push(delta.userId);
+  if (delta.meta !== undefined) args.push(JSON.stringify(delta.meta));
   return args;
 }
 

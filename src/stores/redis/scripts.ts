@@ -64,140 +64,32 @@ export function script(name: string, body: string): LuaScript {
 }
 
 /**
- * Applies a delta. KEYS: session. ARGV: now, expiresAt, flags (`c` create, `r` replace, `i` inline
- * index), createdAt, absoluteExpiresAt or '', user op ('' keep, `s` set, `d` drop), userId, meta JSON
- * or '', prefix, member, #unset, #set pairs, #incr pairs, then the unset fields, the set pairs and the
- * incr pairs. Returns `{0}` when nothing was written; `{-1, existed, positions...}` when it refused
- * the delta because the incr keys at those (1-based) positions would hold something other than a
- * number once unset and set applied (checked before anything changes, so nothing did); else
- * `{existed, index deadline, user to drop from the index or '', user whose index needs the deadline
- * or '', counter values...}`.
- */
-export const WRITE: LuaScript = script(
-  'write',
-  `
-local k = KEYS[1]
-local now = tonumber(ARGV[1])
-local flags = ARGV[3]
-local cur = redis.call('HMGET', k, '~e', '~a', '~u')
-local curExp = tonumber(cur[1])
-local existed = curExp ~= nil and curExp > now
-local oldUser = cur[3] or nil
-if not existed and not string.find(flags, 'c', 1, true) then return {0} end
-local nUnset, nSet, nIncr = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
-local bases = {}
-if nIncr > 0 then
-  -- Each incr field's value once unset and set applied (false: absent), read before any change;
-  -- the counters then start from these.
-  local after = {}
-  for j = 14, 13 + nUnset do after[ARGV[j]] = false end
-  for j = 14 + nUnset, 12 + nUnset + 2 * nSet, 2 do after[ARGV[j]] = ARGV[j + 1] end
-  local fresh = not existed or string.find(flags, 'r', 1, true)
-  local refused = {}
-  for p = 1, nIncr do
-    local f = ARGV[12 + nUnset + 2 * nSet + 2 * p]
-    local v = after[f]
-    if v == nil and not fresh then v = redis.call('HGET', k, f) end
-    if v and not is_number(v) then refused[#refused + 1] = p end
-    bases[p] = tonumber(v) or 0
-  end
-  if #refused > 0 then return {-1, existed and 1 or 0, unpack(refused)} end
-end
-local abs = nil
-if existed then
-  abs = cur[2] or nil
-  if string.find(flags, 'r', 1, true) then
-    local names = {'~c', '~a', '~u', '~m', '~v', '~i'}
-    local keep = redis.call('HMGET', k, unpack(names))
-    redis.call('DEL', k)
-    for i = 1, 6 do if keep[i] then redis.call('HSET', k, names[i], keep[i]) end end
-  end
-else
-  redis.call('DEL', k)
-  redis.call('HSET', k, '~c', ARGV[4])
-  if ARGV[5] ~= '' then
-    abs = ARGV[5]
-    redis.call('HSET', k, '~a', abs)
-  end
-end
-local i = 14
-for _ = 1, nUnset do
-  redis.call('HDEL', k, ARGV[i])
-  i = i + 1
-end
-for _ = 1, nSet do
-  redis.call('HSET', k, ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-local out = {existed and 1 or 0, '', '', ''}
-for p = 1, nIncr do
-  local n = bases[p] + tonumber(ARGV[i + 1])
-  local s = string.format('%.17g', n)
-  if n ~= n or n == math.huge or n == -math.huge then
-    redis.call('HSET', k, ARGV[i], 'null')
-  else
-    redis.call('HSET', k, ARGV[i], s)
-  end
-  out[#out + 1] = s
-  i = i + 2
-end
-if ARGV[8] ~= '' then redis.call('HSET', k, '~m', ARGV[8]) end
-local newUser = nil
-if existed then newUser = oldUser end
-if ARGV[6] == 's' then
-  newUser = ARGV[7]
-  redis.call('HSET', k, '~u', newUser)
-elseif ARGV[6] == 'd' then
-  newUser = nil
-  redis.call('HDEL', k, '~u')
-end
-local e = ARGV[2]
-if abs and tonumber(abs) < tonumber(e) then e = abs end
-redis.call('HSET', k, '~e', e)
-redis.call('HINCRBY', k, '~v', 1)
-redis.call('PEXPIREAT', k, e)
-if oldUser and oldUser ~= newUser then out[3] = oldUser end
-if newUser then
-  local indexed = tonumber(redis.call('HGET', k, '~i'))
-  if newUser ~= oldUser or not indexed or tonumber(e) > indexed then
-    out[2] = index_deadline(e, now, abs)
-    out[4] = newUser
-    redis.call('HSET', k, '~i', out[2])
-  end
-else
-  redis.call('HDEL', k, '~i')
-end
-if string.find(flags, 'i', 1, true) then
-  if out[3] ~= '' then redis.call('ZREM', ukey(ARGV[9], out[3]), ARGV[10]) end
-  if out[4] ~= '' then index_add(ukey(ARGV[9], out[4]), ARGV[10], out[2]) end
-end
-notify(ARGV[9], 'w:', ARGV[10])
-return out
-`,
-);
-
-/**
  * Moves the idle deadline. KEYS: session. ARGV: now, expiresAt, flags, prefix, member. Returns `{0}`
  * for a missing or expired record, else `{1, index deadline, '', user whose index needs it or ''}`.
+ * One HMGET, one HSET (deadline, version and, when it moves, the index deadline) and a PEXPIREAT.
  */
 export const TOUCH: LuaScript = script(
   'touch',
   `
 local k = KEYS[1]
 local now = tonumber(ARGV[1])
-local cur = redis.call('HMGET', k, '~e', '~a', '~u', '~i')
+local cur = redis.call('HMGET', k, '~e', '~a', '~u', '~i', '~v')
 local curExp = tonumber(cur[1])
 if not curExp or curExp <= now then return {0} end
 local e = ARGV[2]
 if cur[2] and tonumber(cur[2]) < tonumber(e) then e = cur[2] end
-redis.call('HSET', k, '~e', e)
-redis.call('HINCRBY', k, '~v', 1)
-redis.call('PEXPIREAT', k, e)
-if not cur[3] or (cur[4] and tonumber(e) <= tonumber(cur[4])) then return {1, '', '', ''} end
-local deadline = index_deadline(e, now, cur[2] or nil)
-redis.call('HSET', k, '~i', deadline)
-if ARGV[3] == 'i' then index_add(ukey(ARGV[4], cur[3]), ARGV[5], deadline) end
-return {1, deadline, '', cur[3]}
+local v = string.format('%d', (tonumber(cur[5]) or 0) + 1)
+local out = {1, '', '', ''}
+if not cur[3] or (cur[4] and tonumber(e) <= tonumber(cur[4])) then
+  redis.call('HSET', k, '~e', e, '~v', v)
+else
+  out[2] = index_deadline(e, now, cur[2] or nil)
+  out[4] = cur[3]
+  redis.call('HSET', k, '~e', e, '~v', v, '~i', out[2])
+end
+if e ~= cur[1] then redis.call('PEXPIREAT', k, e) end
+if out[4] ~= '' and ARGV[3] == 'i' then index_add(ukey(ARGV[4], out[4]), ARGV[5], out[2]) end
+return out
 `,
 );
 
