@@ -56,10 +56,14 @@ export const DEFAULT_COLLECTION = 'tessera_sessions';
 /** Options of {@link mongodbStore}. Pass one of `collection`, `client` or `url`. */
 export interface MongodbStoreOptions {
   /**
-   * A ready collection for the sessions. Leases go to `<its name>_locks` in the same database.
-   * The store never closes its client.
+   * A ready collection for the sessions; the store never closes its client.
    */
   collection?: Collection<MongoSessionDocument>;
+  /**
+   * The collection for leases (`lock`/`unlock`).
+   * @default `<collection name>_locks` in the sessions' database
+   */
+  leases?: Collection<MongoLeaseDocument>;
   /** A `MongoClient` the application already has; the store never closes it. */
   client?: MongoClient;
   /**
@@ -163,7 +167,9 @@ export function mongodbStore(options: MongodbStoreOptions): Store {
     opening ??= (async () => {
       const sessions =
         options.collection ?? (await database()).collection<MongoSessionDocument>(collectionName);
-      const leases = sessions.db.collection<MongoLeaseDocument>(`${sessions.collectionName}_locks`);
+      const leases =
+        options.leases ??
+        sessions.db.collection<MongoLeaseDocument>(`${sessions.collectionName}_locks`);
       if (options.createIndexes !== false) {
         await sessions.createIndexes(
           [
