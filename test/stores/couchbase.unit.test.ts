@@ -184,6 +184,9 @@ describe('couchbase URLs', () => {
     expect(typeof store.byUser).toBe('function');
     expect(store.count).toBeUndefined();
     await store.close();
+    const tls = await createStore('couchbases://127.0.0.1/sessions');
+    expect(tls.name).toBe('couchbase');
+    await tls.close();
   });
 
   it('refuses options it cannot work with', () => {

@@ -38,7 +38,8 @@ import {
   type WriteResult,
 } from '../../core/store.js';
 import { checkDuration } from '../../core/time.js';
-import { withDeadline, type Deadline } from '../_shared/deadline.js';
+import { withDeadline, type CallScope, type Deadline } from '../_shared/deadline.js';
+import { createLanes } from '../_shared/lanes.js';
 import { planDelta } from '../_sql/delta-plan.js';
 import { classifyCouchbaseError, isCouchbaseError, isRace } from './errors.js';
 import { MAX_KEY_BYTES, documentExpiry, documentKeys, userEntryPath } from './paths.js';
@@ -216,6 +217,18 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
     classify: classifyCouchbaseError,
   };
   const run = <T>(op: string, fn: () => Promise<T>): Promise<T> => withDeadline(deadline, op, fn);
+  // Calls that change one session take turns within this process, so they never lose CAS races
+  // to each other; the CAS only settles races between processes.
+  const lanes = createLanes();
+  const inLane = <T>(op: string, key: string, fn: () => Promise<T>): Promise<T> =>
+    withDeadline(deadline, op, (scope: CallScope) =>
+      lanes(key, () => (scope.isAbandoned ? Promise.reject(new Error('out of time')) : fn())),
+    );
+  /** A short random pause before another try, so racing processes fall out of step. */
+  const pause = (attempt: number): Promise<void> =>
+    attempt === 1
+      ? Promise.resolve()
+      : new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 20)));
   const now = (): number => Math.floor(clock.now());
 
   /** The whole document of `key` with its CAS, or `undefined` when there is none. */
@@ -361,6 +374,7 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
   async function write(key: string, delta: Delta, expiresAt: number): Promise<WriteResult> {
     const until = Math.floor(expiresAt);
     for (let attempt = 1; attempt <= casAttempts; attempt++) {
+      await pause(attempt);
       let outcome;
       try {
         outcome = await tryWrite(key, delta, until);
@@ -383,6 +397,7 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
     const { sdk, collection } = await open();
     const id = keys.session(key);
     for (let attempt = 1; attempt <= casAttempts; attempt++) {
+      await pause(attempt);
       const at = now();
       let found;
       try {
@@ -435,6 +450,7 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
   async function rename(oldKey: string, newKey: string): Promise<boolean> {
     const { collection } = await open();
     for (let attempt = 1; attempt <= casAttempts; attempt++) {
+      await pause(attempt);
       const at = now();
       const found = await fetch(oldKey);
       const doc = liveDocument(found?.doc, at);
@@ -535,9 +551,9 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
         const doc = liveDocument((await fetch(key))?.doc, now());
         return doc === undefined ? undefined : toRecord(doc);
       }),
-    write: (key, delta, expiresAt) => run('write', () => write(key, delta, expiresAt)),
-    touch: (key, expiresAt) => run('touch', () => touch(key, expiresAt)),
-    destroy: (key) => run('destroy', () => destroy(key)),
+    write: (key, delta, expiresAt) => inLane('write', key, () => write(key, delta, expiresAt)),
+    touch: (key, expiresAt) => inLane('touch', key, () => touch(key, expiresAt)),
+    destroy: (key) => inLane('destroy', key, () => destroy(key)),
     async close() {
       isClosed = true;
       const cluster = owned;
@@ -545,7 +561,7 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
       if (cluster !== undefined) await cluster.close();
     },
     // Copy, then remove the old document under the CAS it was read with (see the README).
-    rename: (oldKey, newKey) => run('rename', () => rename(oldKey, newKey)),
+    rename: (oldKey, newKey) => inLane('rename', oldKey, () => rename(oldKey, newKey)),
     byUser: (userId) =>
       run('byUser', async (): Promise<UserSession[]> =>
         (await sessionsOf(userId)).map(({ key, doc }) => {

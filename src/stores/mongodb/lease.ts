@@ -2,11 +2,13 @@
  * @module The MongoDB store's leases (`lock`/`unlock`): one document per leased key in
  * `<collection>_locks`.
  *
- * A lease is taken by one upsert that matches only a lease past its end (`until <= $$NOW`): a
- * free key is inserted, a lapsed lease is overwritten, and a held one makes the upsert's insert
- * fail on the duplicate `_id`, which reads as "held". Release deletes the document only while it
+ * A lease is taken by one `findOneAndUpdate` upsert on `_id` whose update pipeline gives the
+ * lease to the caller's token only when the stored one lapsed (`until <= $$NOW`, which a new
+ * document's missing `until` also is), and otherwise leaves it as it is; the caller holds the
+ * lease when the document comes back with its token. Release deletes the document only while it
  * still holds the caller's token and has not lapsed. Both compare with the server's clock
- * (`$$NOW`, MongoDB 4.2+), not the store's: a lease must end for every process at once. A TTL
+ * (`$$NOW`, MongoDB 4.2+), not the store's: a lease must end for every process at once. (The
+ * decision sits in the pipeline because MongoDB refuses `$expr` in the filter of an upsert.) A TTL
  * index on `until` removes old leases.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,15 +16,25 @@ import type { Collection } from 'mongodb';
 import { isDuplicateKey } from './errors.js';
 import type { MongoLeaseDocument } from './update.js';
 
-/** The filter matching the lease on `key` only when it lapsed. */
-export function lapsedLease(key: string): Record<string, unknown> {
-  return { _id: key, $expr: { $lte: ['$until', '$$NOW'] } };
-}
+/** A transient field of the lease pipeline: whether the stored lease lapsed. */
+const TAKE = '_tesseraTake';
 
-/** The pipeline that gives the lease on a key to `token` for `ttlMs` by the server's clock. */
+/**
+ * The pipeline that gives the lease on a key to `token` for `ttlMs` by the server's clock, if the
+ * stored lease lapsed (or there is none), and leaves a live one untouched.
+ */
 export function takeLeasePipeline(token: string, ttlMs: number): Array<Record<string, unknown>> {
   const ms = Math.max(1, Math.ceil(ttlMs));
-  return [{ $set: { token: { $literal: token }, until: { $add: ['$$NOW', ms] } } }];
+  return [
+    { $set: { [TAKE]: { $lte: [{ $ifNull: ['$until', new Date(0)] }, '$$NOW'] } } },
+    {
+      $set: {
+        token: { $cond: [`$${TAKE}`, { $literal: token }, '$token'] },
+        until: { $cond: [`$${TAKE}`, { $add: ['$$NOW', ms] }, '$until'] },
+      },
+    },
+    { $unset: [TAKE] },
+  ];
 }
 
 /** The filter matching the lease on `key` while `token` holds it. */
@@ -42,16 +54,19 @@ export function mongoLeases(
     async lock(key, ttlMs) {
       const token = randomUUID();
       const collection = await leases();
-      try {
-        const result = await collection.updateOne(
-          lapsedLease(key),
-          takeLeasePipeline(token, ttlMs),
-          { upsert: true, maxTimeMS },
-        );
-        return result.upsertedCount + result.modifiedCount === 1 ? token : undefined;
-      } catch (error) {
-        if (isDuplicateKey(error)) return undefined;
-        throw error;
+      // Two first takers at once: the server retries a plain `_id` upsert that lost the insert
+      // race; a duplicate key reaching here is retried once the same way.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const lease = await collection.findOneAndUpdate(
+            { _id: key },
+            takeLeasePipeline(token, ttlMs),
+            { upsert: true, returnDocument: 'after', projection: { token: 1 }, maxTimeMS },
+          );
+          return lease?.token === token ? token : undefined;
+        } catch (error) {
+          if (!isDuplicateKey(error) || attempt >= 2) throw error;
+        }
       }
     },
     async unlock(key, token) {

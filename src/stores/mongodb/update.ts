@@ -41,9 +41,6 @@ export interface MongoLeaseDocument {
 /** A transient field of the create pipeline: whether a live record was there before. */
 const LIVE = '_tesseraLive';
 
-/** The BSON types `$type` reports for numbers, plus `missing`: what an increment may meet. */
-export const NUMERIC_TYPES: readonly string[] = ['missing', 'int', 'long', 'double', 'decimal'];
-
 /** The filter of a live record at `now`. */
 export function liveFilter(key: string, now: number): Document {
   return { _id: key, expiresAt: { $gt: new Date(now) } };
@@ -52,16 +49,15 @@ export function liveFilter(key: string, now: number): Document {
 /**
  * The guard that makes a write with increments of keys the delta leaves alone match only while
  * each of those keys holds a number or nothing (see `_sql/refusal.ts` for how a miss is read).
+ * Query operators, not `$expr`: MongoDB refuses `$expr` in the filter of an upsert (code 224).
+ * The store keeps every value but a number as a string, so `$type: 'number'` never meets an array.
  */
 export function numericGuard(plan: DeltaPlan): Document | undefined {
   if (plan.readIncr.length === 0) return undefined;
-  return {
-    $expr: {
-      $and: plan.readIncr.map(([key]) => ({
-        $in: [{ $type: `$${dataPath(key)}` }, NUMERIC_TYPES],
-      })),
-    },
-  };
+  const each = plan.readIncr.map(([key]) => ({
+    $or: [{ [dataPath(key)]: { $exists: false } }, { [dataPath(key)]: { $type: 'number' } }],
+  }));
+  return each.length === 1 ? each[0] : { $and: each };
 }
 
 /**
