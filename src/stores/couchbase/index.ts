@@ -13,45 +13,23 @@
  * when the user binding changes; touch 2; destroy 3; rename 4; lock 1 (3 over a lapsed lease);
  * unlock 2.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import type {
-  Cluster,
-  Collection,
-  ConnectOptions,
-  LookupInSpec,
-  MutateInSpec,
-  StoreSemantics,
-  connect,
-} from 'couchbase';
-import { applyDelta } from '../../core/delta.js';
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Collection, ConnectOptions } from 'couchbase';
 import { TesseraError } from '../../core/errors.js';
-import { capExpiry } from '../../core/expiry.js';
 import { probeStore } from '../../core/probe.js';
 import type { StoreFactory } from '../../core/store-url.js';
-import {
-  systemClock,
-  type Clock,
-  type Delta,
-  type Store,
-  type StoreRecord,
-  type UserSession,
-  type WriteResult,
-} from '../../core/store.js';
+import { systemClock, type Clock, type Store, type UserSession } from '../../core/store.js';
 import { checkDuration } from '../../core/time.js';
 import { withDeadline, type CallScope, type Deadline } from '../_shared/deadline.js';
 import { createLanes } from '../_shared/lanes.js';
-import { planDelta } from '../_sql/delta-plan.js';
+import { fetchSession, pause, toRecord, type CouchbaseContext, type Sdk } from './context.js';
 import { classifyCouchbaseError, isCouchbaseError, isRace } from './errors.js';
-import { MAX_KEY_BYTES, documentExpiry, documentKeys, userEntryPath } from './paths.js';
-import {
-  HEAD_PATHS,
-  liveDocument,
-  lookupPaths,
-  subdocWrite,
-  type CouchbaseSessionDocument,
-  type SubdocOp,
-} from './plan.js';
+import { couchbaseLeases } from './lease.js';
+import { MAX_KEY_BYTES, documentExpiry, documentKeys } from './paths.js';
+import { liveDocument } from './plan.js';
 import { parseCouchbaseUrl } from './url.js';
+import { couchbaseUsers } from './users.js';
+import { couchbaseWrites } from './write.js';
 
 export { classifyCouchbaseError } from './errors.js';
 export { dataPath, documentExpiry, documentKeys } from './paths.js';
@@ -101,14 +79,6 @@ export interface CouchbaseStoreOptions {
   clock?: Clock;
 }
 
-/** What the store uses of the SDK's runtime: loaded on first use, so installing it stays optional. */
-interface Sdk {
-  connect: typeof connect;
-  LookupInSpec: typeof LookupInSpec;
-  MutateInSpec: typeof MutateInSpec;
-  StoreSemantics: typeof StoreSemantics;
-}
-
 function driverMissing(cause: unknown): TesseraError {
   return new TesseraError(
     'CONFIG',
@@ -124,23 +94,6 @@ async function loadSdk(): Promise<Sdk> {
     throw driverMissing(cause);
   }
 }
-
-const toRecord = (doc: CouchbaseSessionDocument): StoreRecord => {
-  const record: StoreRecord = {
-    data: doc.data ?? {},
-    createdAt: doc.createdAt,
-    expiresAt: doc.expiresAt,
-  };
-  if (doc.absoluteExpiresAt !== undefined) record.absoluteExpiresAt = doc.absoluteExpiresAt;
-  if (doc.userId !== undefined) record.userId = doc.userId;
-  if (doc.meta !== undefined) record.meta = doc.meta;
-  return record;
-};
-
-const toDocument = (record: StoreRecord): CouchbaseSessionDocument => {
-  const { keyExpiresAt: _, ...doc } = record;
-  return doc;
-};
 
 /**
  * Creates a Couchbase store.
@@ -224,216 +177,13 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
     withDeadline(deadline, op, (scope: CallScope) =>
       lanes(key, () => (scope.isAbandoned ? Promise.reject(new Error('out of time')) : fn())),
     );
-  /** A short random pause before another try, so racing processes fall out of step. */
-  const pause = (attempt: number): Promise<void> =>
-    attempt === 1
-      ? Promise.resolve()
-      : new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 20)));
   const now = (): number => Math.floor(clock.now());
-
-  /** The whole document of `key` with its CAS, or `undefined` when there is none. */
-  async function fetch(
-    key: string,
-  ): Promise<{ doc: CouchbaseSessionDocument; cas: unknown } | undefined> {
-    const { collection } = await open();
-    try {
-      const got = await collection.get(keys.session(key), { timeout });
-      return { doc: got.content as CouchbaseSessionDocument, cas: got.cas };
-    } catch (error) {
-      if (isCouchbaseError(error, 'DocumentNotFoundError')) return undefined;
-      throw error;
-    }
-  }
-
-  function specs(sdk: Sdk, ops: readonly SubdocOp[]): MutateInSpec[] {
-    return ops.map((op) =>
-      op.kind === 'remove'
-        ? sdk.MutateInSpec.remove(op.path)
-        : op.kind === 'increment'
-          ? sdk.MutateInSpec.increment(op.path, op.by, { createPath: true })
-          : sdk.MutateInSpec.upsert(op.path, op.value, { createPath: true }),
-    );
-  }
-
-  async function addToUser(userId: string, key: string, createdAt: number): Promise<void> {
-    const { sdk, collection } = await open();
-    await collection.mutateIn(
-      keys.user(userId),
-      [
-        sdk.MutateInSpec.upsert('userId', userId),
-        sdk.MutateInSpec.upsert(userEntryPath(key), createdAt, { createPath: true }),
-      ],
-      { storeSemantics: sdk.StoreSemantics.Upsert, timeout },
-    );
-  }
-
-  async function removeFromUser(userId: string, key: string): Promise<void> {
-    const { sdk, collection } = await open();
-    try {
-      await collection.mutateIn(keys.user(userId), [sdk.MutateInSpec.remove(userEntryPath(key))], {
-        timeout,
-      });
-    } catch (error) {
-      if (isCouchbaseError(error, 'DocumentNotFoundError')) return;
-      if (isCouchbaseError(error, 'PathNotFoundError')) return;
-      throw error;
-    }
-  }
-
-  /**
-   * One try of a write: `undefined` when another writer got in between (retry), else the result
-   * and the user bindings before and after.
-   */
-  async function tryWrite(
-    key: string,
-    delta: Delta,
-    until: number,
-  ): Promise<
-    { result: WriteResult; before?: string | undefined; after?: string | undefined } | undefined
-  > {
-    const { sdk, collection } = await open();
-    const plan = planDelta(delta);
-    const at = now();
-    const paths = lookupPaths(plan);
-    const id = keys.session(key);
-    // Read what the write depends on: a few paths, or the whole document.
-    let looked: Map<string, unknown> | undefined;
-    let whole: CouchbaseSessionDocument | undefined;
-    let cas: unknown;
-    try {
-      if (paths !== undefined) {
-        const found = await collection.lookupIn(
-          id,
-          paths.map((path) => sdk.LookupInSpec.get(path)),
-          { timeout },
-        );
-        looked = new Map(paths.map((path, i) => [path, found.content[i]?.value as unknown]));
-        cas = found.cas;
-      } else {
-        const got = await collection.get(id, { timeout });
-        whole = got.content as CouchbaseSessionDocument;
-        cas = got.cas;
-      }
-    } catch (error) {
-      if (!isCouchbaseError(error, 'DocumentNotFoundError')) throw error;
-    }
-    const isThere = cas !== undefined;
-    const expiresAtBefore = looked ? looked.get('expiresAt') : whole?.expiresAt;
-    const absoluteBefore = looked ? looked.get('absoluteExpiresAt') : whole?.absoluteExpiresAt;
-    const isLive =
-      typeof expiresAtBefore === 'number' &&
-      expiresAtBefore > at &&
-      (typeof absoluteBefore !== 'number' || absoluteBefore > at);
-    const userBefore = (looked ? looked.get('userId') : whole?.userId) as string | undefined;
-    if (!isLive && delta.create !== true) return { result: { existed: false } };
-
-    const userAfter =
-      delta.userId === undefined ? (isLive ? userBefore : undefined) : (delta.userId ?? undefined);
-    if (typeof delta.userId === 'string') {
-      const createdAt = isLive
-        ? ((looked ? looked.get('createdAt') : whole?.createdAt) as number)
-        : (delta.createdAt ?? at);
-      await addToUser(delta.userId, key, createdAt);
-    }
-    const bindings = { before: userBefore, after: userAfter };
-
-    if (isLive && looked !== undefined) {
-      const planned = subdocWrite(delta, plan, looked, until);
-      if (planned.nonNumeric !== undefined)
-        return { result: { existed: true, nonNumeric: planned.nonNumeric } };
-      if (planned.ops !== undefined) {
-        await collection.mutateIn(id, specs(sdk, planned.ops), {
-          cas: cas as never,
-          expiry: documentExpiry(planned.expiresAt, at),
-          timeout,
-        });
-        const result: WriteResult = { existed: true };
-        if (planned.counters !== undefined) result.counters = planned.counters;
-        return { result, ...bindings };
-      }
-      // Too many specs: go by the whole document.
-      const again = await collection.get(id, { timeout });
-      whole = again.content as CouchbaseSessionDocument;
-      cas = again.cas;
-    }
-    // A live record was read whole (above, or by the first read); applyDelta checks it again.
-    const current = isLive && whole !== undefined ? toRecord(whole) : undefined;
-    const applied = applyDelta(current, delta, until, at);
-    if (applied === undefined) return { result: { existed: false } };
-    if (applied.nonNumeric !== undefined)
-      return { result: { existed: isLive, nonNumeric: applied.nonNumeric } };
-    const doc = toDocument(applied.record);
-    const expiry = documentExpiry(doc.expiresAt, at);
-    if (!isThere) await collection.insert(id, doc, { expiry, timeout });
-    else await collection.replace(id, doc, { cas: cas as never, expiry, timeout });
-    const result: WriteResult = { existed: isLive };
-    if (applied.counters !== undefined) result.counters = applied.counters;
-    return { result, ...bindings };
-  }
-
-  async function write(key: string, delta: Delta, expiresAt: number): Promise<WriteResult> {
-    const until = Math.floor(expiresAt);
-    for (let attempt = 1; attempt <= casAttempts; attempt++) {
-      await pause(attempt);
-      let outcome;
-      try {
-        outcome = await tryWrite(key, delta, until);
-      } catch (error) {
-        if (isRace(error)) continue;
-        throw error;
-      }
-      if (outcome === undefined) continue;
-      if (outcome.before !== undefined && outcome.before !== outcome.after)
-        await removeFromUser(outcome.before, key);
-      return outcome.result;
-    }
-    throw new TesseraError(
-      'STORE_CONFLICT',
-      `A couchbase write kept losing to concurrent writers (${casAttempts} tries). Retry the request.`,
-    );
-  }
-
-  async function touch(key: string, expiresAt: number): Promise<void> {
-    const { sdk, collection } = await open();
-    const id = keys.session(key);
-    for (let attempt = 1; attempt <= casAttempts; attempt++) {
-      await pause(attempt);
-      const at = now();
-      let found;
-      try {
-        found = await collection.lookupIn(
-          id,
-          HEAD_PATHS.slice(0, 2).map((path) => sdk.LookupInSpec.get(path)),
-          { timeout },
-        );
-      } catch (error) {
-        if (isCouchbaseError(error, 'DocumentNotFoundError')) return;
-        throw error;
-      }
-      const before = found.content[0]?.value as unknown;
-      const absolute = found.content[1]?.value as unknown;
-      if (typeof before !== 'number' || before <= at) return;
-      const capped = capExpiry(
-        Math.floor(expiresAt),
-        typeof absolute === 'number' ? absolute : undefined,
-      );
-      try {
-        await collection.mutateIn(id, [sdk.MutateInSpec.upsert('expiresAt', capped)], {
-          cas: found.cas,
-          expiry: documentExpiry(capped, at),
-          timeout,
-        });
-        return;
-      } catch (error) {
-        if (isRace(error)) continue;
-        throw error;
-      }
-    }
-    throw new TesseraError(
-      'STORE_CONFLICT',
-      `A couchbase touch kept losing to concurrent writers (${casAttempts} tries). Retry the request.`,
-    );
-  }
+  const ctx: CouchbaseContext = { open, keys, timeout, casAttempts, now };
+  const fetch = (key: string) => fetchSession(ctx, key);
+  const users = couchbaseUsers(ctx);
+  const { addToUser, removeFromUser, sessionsOf } = users;
+  const { write, touch } = couchbaseWrites(ctx, users);
+  const { lock, unlock } = couchbaseLeases(ctx);
 
   async function destroy(key: string): Promise<void> {
     const found = await fetch(key);
@@ -475,72 +225,6 @@ export function couchbaseStore(options: CouchbaseStoreOptions): Store {
       'STORE_CONFLICT',
       `A couchbase rename kept meeting a session that changed under it (${casAttempts} tries). Retry the request.`,
     );
-  }
-
-  /** The live sessions of `userId`, dropping index entries of sessions gone or rebound. */
-  async function sessionsOf(
-    userId: string,
-  ): Promise<Array<{ key: string; doc: CouchbaseSessionDocument }>> {
-    const { collection } = await open();
-    let entries: Record<string, number>;
-    try {
-      const got = await collection.get(keys.user(userId), { timeout });
-      entries = (got.content as { sessions?: Record<string, number> }).sessions ?? {};
-    } catch (error) {
-      if (isCouchbaseError(error, 'DocumentNotFoundError')) return [];
-      throw error;
-    }
-    const at = now();
-    const found = await Promise.all(
-      Object.keys(entries).map(async (key) => ({
-        key,
-        doc: liveDocument((await fetch(key))?.doc, at),
-      })),
-    );
-    const live = found.filter(
-      (s): s is { key: string; doc: CouchbaseSessionDocument } => s.doc?.userId === userId,
-    );
-    const dead = found.filter((s) => s.doc?.userId !== userId);
-    await Promise.all(dead.map((s) => removeFromUser(userId, s.key)));
-    return live.sort((a, b) => a.doc.createdAt - b.doc.createdAt || (a.key < b.key ? -1 : 1));
-  }
-
-  async function lock(key: string, ttlMs: number): Promise<string | undefined> {
-    const { collection } = await open();
-    const token = randomUUID();
-    const at = now();
-    const lease = { token, until: at + Math.max(1, Math.ceil(ttlMs)) };
-    const options = { expiry: documentExpiry(lease.until, at), timeout };
-    try {
-      await collection.insert(keys.lease(key), lease, options);
-      return token;
-    } catch (error) {
-      if (!isCouchbaseError(error, 'DocumentExistsError')) throw error;
-    }
-    // Held, or lapsed but not yet expired by the server: take it over only if lapsed, under CAS.
-    try {
-      const got = await collection.get(keys.lease(key), { timeout });
-      if ((got.content as { until?: number }).until! > at) return undefined;
-      await collection.replace(keys.lease(key), lease, { ...options, cas: got.cas });
-      return token;
-    } catch (error) {
-      if (isRace(error)) return undefined;
-      throw error;
-    }
-  }
-
-  async function unlock(key: string, token: string): Promise<boolean> {
-    const { collection } = await open();
-    try {
-      const got = await collection.get(keys.lease(key), { timeout });
-      const held = got.content as { token?: string; until?: number };
-      if (held.token !== token || !(held.until! > now())) return false;
-      await collection.remove(keys.lease(key), { cas: got.cas, timeout });
-      return true;
-    } catch (error) {
-      if (isRace(error)) return false;
-      throw error;
-    }
   }
 
   const store: Store = {

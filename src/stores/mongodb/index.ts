@@ -15,28 +15,16 @@ import type { Collection, Db, Document, MongoClient, MongoClientOptions } from '
 import { TesseraError } from '../../core/errors.js';
 import { probeStore } from '../../core/probe.js';
 import type { StoreFactory } from '../../core/store-url.js';
-import {
-  systemClock,
-  type Clock,
-  type Delta,
-  type Store,
-  type WriteResult,
-} from '../../core/store.js';
+import { systemClock, type Clock, type Store } from '../../core/store.js';
 import { checkDuration } from '../../core/time.js';
 import { withDeadline, type Deadline } from '../_shared/deadline.js';
-import { planDelta } from '../_sql/delta-plan.js';
-import { writeGuarded } from '../_sql/refusal.js';
-import { classifyMongoError, isDuplicateKey } from './errors.js';
+import { classifyMongoError } from './errors.js';
 import { mongoLeases } from './lease.js';
+import { mongoOperations } from './operations.js';
 import {
   liveFilter,
-  toRecord,
   toUserSession,
   touchPipeline,
-  writeFilter,
-  writeOutcome,
-  writePipeline,
-  writeProjection,
   type MongoLeaseDocument,
   type MongoSessionDocument,
 } from './update.js';
@@ -94,9 +82,6 @@ export interface MongodbStoreOptions {
   /** The clock deciding expiry; tests pass one they can move. @default Date.now */
   clock?: Clock;
 }
-
-/** Tries of a rename whose record changed between its copy and its delete. */
-const RENAME_ATTEMPTS = 3;
 
 function driverMissing(cause: unknown): TesseraError {
   return new TesseraError(
@@ -206,74 +191,14 @@ export function mongodbStore(options: MongodbStoreOptions): Store {
   const now = (): number => Math.floor(clock.now());
   const leases = mongoLeases(async () => (await open()).leases, maxTimeMS);
 
-  async function readLive(key: string, at: number) {
-    const doc = await (await sessions()).findOne(liveFilter(key, at), { maxTimeMS });
-    return doc === null ? undefined : toRecord(doc);
-  }
-
-  async function write(key: string, delta: Delta, expiresAt: number): Promise<WriteResult> {
-    const plan = planDelta(delta);
-    const at = now();
-    const until = Math.floor(expiresAt);
-    const collection = await sessions();
-    const filter = writeFilter(key, delta, plan, at);
-    const pipeline = writePipeline(delta, plan, until, at);
-    const projection = writeProjection(plan);
-    return writeGuarded({
-      plan,
-      delta,
-      expiresAt: until,
-      now: at,
-      async write() {
-        // Two creates of one key at once: the server retries a plain `_id` upsert that lost the
-        // insert race, but not one with a guard; the guarded one reports a miss and is explained.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const result = await collection.findOneAndUpdate(filter, pipeline, {
-              upsert: delta.create === true,
-              returnDocument: 'before',
-              projection,
-              includeResultMetadata: true,
-              maxTimeMS,
-            });
-            const matched = Number(result.lastErrorObject?.['n'] ?? 0) > 0;
-            if (!matched) return undefined;
-            return writeOutcome(result.value ?? undefined, plan, at);
-          } catch (error) {
-            if (!isDuplicateKey(error)) throw error;
-            if (plan.readIncr.length > 0) return undefined;
-            if (attempt >= 3) throw error;
-          }
-        }
-      },
-      read: () => readLive(key, at),
-    });
-  }
-
-  async function rename(oldKey: string, newKey: string): Promise<boolean> {
-    const collection = await sessions();
-    for (let attempt = 1; attempt <= RENAME_ATTEMPTS; attempt++) {
-      const doc = await collection.findOne(liveFilter(oldKey, now()), { maxTimeMS });
-      if (doc === null) return false;
-      const { _id, ...copy } = doc;
-      await collection.replaceOne({ _id: newKey }, copy, { upsert: true, maxTimeMS });
-      const removed = await collection.deleteOne({ _id: oldKey, rev: doc.rev }, { maxTimeMS });
-      if (removed.deletedCount === 1) return true;
-      // The old record was written, touched or destroyed since it was read: undo the copy and
-      // read it again, so no change made meanwhile is lost.
-      await collection.deleteOne({ _id: newKey }, { maxTimeMS });
-    }
-    throw new TesseraError(
-      'STORE_CONFLICT',
-      `A rename kept meeting a session that changed under it (${RENAME_ATTEMPTS} tries). Retry the request.`,
-    );
-  }
+  const ops = mongoOperations(sessions, maxTimeMS);
+  const readLive = ops.readLive;
 
   const store: Store = {
     name: STORE_NAME,
     timeoutMs,
     get: (key) => run('get', () => readLive(key, now())),
-    write: (key, delta, expiresAt) => run('write', () => write(key, delta, expiresAt)),
+    write: (key, delta, expiresAt) => run('write', () => ops.write(key, delta, expiresAt, now())),
     touch: (key, expiresAt) =>
       run('touch', async () => {
         await (
@@ -292,7 +217,7 @@ export function mongodbStore(options: MongodbStoreOptions): Store {
     },
     // Copy, then delete the old document only if it is unchanged (`rev`): see the README for
     // why this and not a transaction.
-    rename: (oldKey, newKey) => run('rename', () => rename(oldKey, newKey)),
+    rename: (oldKey, newKey) => run('rename', () => ops.rename(oldKey, newKey, now())),
     byUser: (userId) =>
       run('byUser', async () => {
         const docs = await (
