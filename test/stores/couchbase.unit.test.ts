@@ -66,6 +66,11 @@ describe('couchbase sub-document writes', () => {
     expect(lookupPaths(planDelta(delta))).toEqual([...HEAD_PATHS, 'data.`u`', 'data.`n`']);
   });
 
+  it('goes by the whole document for a delta that refuses its own increment', () => {
+    const delta: Delta = { set: { s: 'x' }, incr: { s: 1 } };
+    expect(lookupPaths(planDelta(delta))).toBeUndefined();
+  });
+
   it('goes by the whole document past 16 specs', () => {
     const set = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i]));
     const delta: Delta = { set };

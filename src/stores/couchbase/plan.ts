@@ -37,10 +37,14 @@ export type SubdocOp =
 
 /**
  * The paths a sub-document write reads first: {@link HEAD_PATHS}, then each key it removes or
- * increments. `undefined` when the write cannot go by sub-document (too many specs, or a key no
- * path names): the store then replaces the whole document.
+ * increments. `undefined` when the write cannot go by sub-document (too many specs, a key no
+ * path names, or an increment the delta itself refuses): the store then goes by the whole
+ * document.
  */
 export function lookupPaths(plan: DeltaPlan): string[] | undefined {
+  // A delta setting a key it also increments to a non-number is refused whatever is stored;
+  // the whole-document path reports it exactly as the contract words it.
+  if (plan.refused.length > 0) return undefined;
   const keys = [...plan.unset, ...plan.readIncr.map(([key]) => key)];
   const written = [...Object.keys(plan.set), ...keys];
   if (written.some((key) => dataPath(key) === undefined)) return undefined;
