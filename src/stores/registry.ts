@@ -25,6 +25,10 @@ const builtIn = new Map<string, Loader>([
   ['redis+sentinel', () => import('./redis/index.js')],
   ['redis+cluster', () => import('./redis/index.js')],
   ['memcached', () => import('./memcached/index.js')],
+  ['mongodb', () => import('./mongodb/index.js')],
+  ['mongodb+srv', () => import('./mongodb/index.js')],
+  ['couchbase', () => import('./couchbase/index.js')],
+  ['couchbases', () => import('./couchbase/index.js')],
   ['tiered', () => import('./tiered/index.js')],
 ]);
 const registered = new Map<string, StoreFactory>();

@@ -9,6 +9,7 @@ import { cookieStore } from '../../src/stores/cookie/index.js';
 import { fileStore } from '../../src/stores/file/index.js';
 import { sqliteStore } from '../../src/stores/sqlite/index.js';
 import { SERVICES, skipUnless } from './services.js';
+import { serverUrl, skipUnlessUrl, withParam } from './url-servers.js';
 
 export interface Backend {
   name: string;
@@ -64,6 +65,16 @@ export async function backends(folder: string): Promise<Backend[]> {
         const url = SERVICES.mariadb.url.replace(/\/mysql$/, `/${MYSQL_DATABASE}`);
         return createStore(`${url}?table=t_${unique()}`);
       },
+    },
+    {
+      name: 'mongodb',
+      skip: skipUnlessUrl('mongodb'),
+      open: () => createStore(withParam(serverUrl('mongodb')!, 'collection', `t_${unique()}`)),
+    },
+    {
+      name: 'couchbase',
+      skip: skipUnlessUrl('couchbase'),
+      open: () => createStore(withParam(serverUrl('couchbase')!, 'prefix', `t-${unique()}:`)),
     },
   ];
 }
