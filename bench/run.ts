@@ -11,7 +11,9 @@
  *   npm run bench -- --stores      the store benches instead: near cache on and off (bench/near-cache.ts),
  *                                  the tiered store against each tier (bench/tiered.ts), observers on and
  *                                  off (bench/observers.ts), a lock round trip and a rate-limit check
- *                                  (bench/toolkit.ts); they use the test servers (npm run services)
+ *                                  (bench/toolkit.ts); they use the test servers (npm run services);
+ *                                  and what one Redis write costs (bench/redis-write.ts, on a
+ *                                  redis-server of its own on 127.0.0.1:6397)
  *
  * Every server runs in its own process on 127.0.0.1, pinned to core 0; this process runs
  * autocannon pinned to core 1. Each round measures every contender and kind of traffic once, in
@@ -56,16 +58,28 @@ const { values: flags } = parseArgs({
   },
 });
 
+/** The port of the Redis write bench's own server (`--stores`). */
+const REDIS_WRITE_PORT = 6397;
+
 if (flags.stores) {
   for (const script of [
     'bench/near-cache.ts',
     'bench/tiered.ts',
     'bench/observers.ts',
     'bench/toolkit.ts',
+    'bench/redis-write.ts',
   ]) {
     if (!existsSync(script)) continue;
     process.stderr.write(`\n== ${script}\n`);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit' });
+    // The Redis write bench resets and counts a server's statistics: it gets one of its own.
+    const own =
+      script === 'bench/redis-write.ts' ? await startRedis(REDIS_WRITE_PORT, false) : undefined;
+    const env =
+      own === undefined
+        ? process.env
+        : { ...process.env, BENCH_REDIS_WRITE_PORT: String(own.port) };
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { stdio: 'inherit', env });
+    await own?.stop();
     if (run.status !== 0) process.exitCode = 1;
   }
   process.exit();
