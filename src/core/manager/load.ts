@@ -141,13 +141,21 @@ export function createLoader(
     const key = s.key!;
     const target = ctx.storeOf(s);
     if (target.getNow !== undefined && !isObserved) {
-      let record: StoreRecord | undefined;
+      let record: StoreRecord | undefined | PromiseLike<StoreRecord | undefined>;
       try {
         record = target.getNow(key);
       } catch (error) {
         return Promise.reject(storeFailure(target.name, 'get', error));
       }
-      return accept(s, record);
+      // A wrapper that made `getNow` asynchronous (a Proxy around every method): its promise is
+      // waited for as `get`'s would be, never taken for a malformed record.
+      if (!isThenable(record)) return accept(s, record);
+      const pending = record;
+      return call(
+        'get',
+        () => Promise.resolve(pending),
+        (found) => accept(s, found),
+      );
     }
     return call(
       'get',
@@ -155,6 +163,10 @@ export function createLoader(
       (record) => accept(s, record),
     );
   };
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 function isWellFormed(record: StoreRecord): boolean {

@@ -292,7 +292,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   };
   // Not enumerable: a wrapper that spreads the store and replaces `get` (`{ ...store, get }`)
   // must not carry along a `getNow` that would read past its own `get`.
-  Object.defineProperty(store, 'getNow', { value: getNow, enumerable: false });
+  // Writable and configurable as a plain method is: a Proxy over the store may return its own.
+  Object.defineProperty(store, 'getNow', {
+    value: getNow,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
   return store;
 }
 
