@@ -7,8 +7,8 @@
  * `--instr-atstart=no`, so start-up and warm-up run without instrumentation, about twice as fast),
  * counting is switched on and `callgrind_control --dump` ends each phase; a dump zeroes the
  * counters, so each dump holds exactly one phase. A phase of N requests and one of 2N follow each
- * other and the result is (I(2N) − I(N)) / N: whatever a phase costs once (the dump, a timer
- * that fires once) cancels out. Two processes with totals at exit would each carry start-up and
+ * other, each after a full collection, and the result is (I(2N) − I(N)) / N: whatever a phase
+ * costs once (the first requests after a collection, a timer that fires once) cancels out. Two processes with totals at exit would each carry start-up and
  * the JIT's warm-up (hundreds of millions of instructions, which vary from run to run), so their
  * difference would be noisier than what it measures.
  *
@@ -31,7 +31,7 @@ import { promisify } from 'node:util';
 import { returningClients, verify } from './_checks.js';
 import { get } from './_client.js';
 import { kindsOf, type Contender, type Kind } from './_contenders.js';
-import { startServer, unpin } from './_procs.js';
+import { startServer, unpin, type ServerProcess } from './_procs.js';
 
 const run = promisify(execFile);
 
@@ -53,12 +53,12 @@ export const ICOUNT_CONTENDERS: readonly string[] = [
 ];
 
 /** Warm-up requests per kind and N in a full run and in `--icount` (about 7 minutes on 2 cores). */
-export const ICOUNT_FULL = { warmup: 3000, requests: 500 } as const;
+export const ICOUNT_FULL = { warmup: 6000, requests: 300 } as const;
 /** The same in a `--quick` run: indicative only, the phases are short. */
-export const ICOUNT_QUICK = { warmup: 1000, requests: 150 } as const;
+export const ICOUNT_QUICK = { warmup: 2000, requests: 100 } as const;
 
 /** Node flags of a counted server (see the module comment). */
-export const ICOUNT_NODE_FLAGS: readonly string[] = ['--single-threaded'];
+export const ICOUNT_NODE_FLAGS: readonly string[] = ['--single-threaded', '--expose-gc'];
 
 /** How a count is taken. */
 export interface ICountSettings {
@@ -141,6 +141,14 @@ export async function valgrindVersion(): Promise<string | undefined> {
   }
 }
 
+const live = new Set<ServerProcess>();
+
+/** Stops every server still being counted (on SIGINT/SIGTERM of the harness). */
+export async function stopCounting(): Promise<void> {
+  await Promise.all([...live].map((s) => s.stop()));
+  live.clear();
+}
+
 const pathOf = (kind: Kind): string => (kind === 'read' ? '/read' : '/write');
 
 /** Counts one contender's kinds in one server process under callgrind. */
@@ -153,15 +161,22 @@ async function countContender(
     ? join(options.keepDumps, `${contender.id}-${Date.now().toString(36)}`)
     : mkdtempSync(join(tmpdir(), 'tessera-icount-'));
   mkdirSync(dir, { recursive: true });
-  const server = await startServer(options.fileOf(contender), options.env, false, ICOUNT_NODE_FLAGS, {
-    wrapper: [
-      'valgrind',
-      '--tool=callgrind',
-      '--instr-atstart=no',
-      `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
-    ],
-    readyMs: 300_000,
-  });
+  const server = await startServer(
+    options.fileOf(contender),
+    options.env,
+    false,
+    ICOUNT_NODE_FLAGS,
+    {
+      wrapper: [
+        'valgrind',
+        '--tool=callgrind',
+        '--instr-atstart=no',
+        `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+      ],
+      readyMs: 300_000,
+    },
+  );
+  live.add(server);
   // Always with the pid: without one, callgrind_control acts on every callgrind run of the machine.
   const control = async (arg: string): Promise<void> => {
     await run('callgrind_control', [arg, String(server.pid)]);
@@ -171,12 +186,7 @@ async function countContender(
   try {
     unpin(server.pid, options.cores);
     await verify(contender, server.origin, agent);
-    const cookies = await returningClients(
-      contender,
-      server.origin,
-      options.clients ?? 10,
-      agent,
-    );
+    const cookies = await returningClients(contender, server.origin, options.clients ?? 10, agent);
     let sent = 0;
     const send = async (kind: Kind, n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
@@ -185,10 +195,20 @@ async function countContender(
         if (reply.status !== 200) throw new Error(`GET ${pathOf(kind)} answered ${reply.status}`);
       }
     };
-    const phases = async (kind: Kind): Promise<void> => {
+    // A full collection (SIGUSR2, see bench/_server.ts), then a request that waits for it, then
+    // zeroed counters: each phase starts from the same collected heap, so the collections inside
+    // a phase follow its requests, not the luck of where the previous phase left the heap.
+    const fresh = async (): Promise<void> => {
+      process.kill(server.pid, 'SIGUSR2');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await get(server.origin, '/none', undefined, agent, 300_000);
       await control('--dump=zero');
+    };
+    const phases = async (kind: Kind): Promise<void> => {
+      await fresh();
       await send(kind, options.requests);
       await control(`--dump=${kind}-n`);
+      await fresh();
       await send(kind, 2 * options.requests);
       await control(`--dump=${kind}-2n`);
     };
@@ -207,6 +227,7 @@ async function countContender(
   } finally {
     agent.destroy();
     await server.stop();
+    live.delete(server);
   }
   const totals = readDumps(dir);
   if (!options.keepDumps) rmSync(dir, { recursive: true, force: true });
@@ -214,7 +235,12 @@ async function countContender(
     const n = totals.get(`${kind}-n`);
     const n2 = totals.get(`${kind}-2n`);
     if (n === undefined || n2 === undefined) throw new Error(`no callgrind dump for ${kind}`);
-    return { contender: contender.id, kind, perRequest: (n2 - n) / options.requests, phases: [n, n2] };
+    return {
+      contender: contender.id,
+      kind,
+      perRequest: (n2 - n) / options.requests,
+      phases: [n, n2],
+    };
   });
 }
 
@@ -291,7 +317,9 @@ export async function countInstructions(options: ICountOptions): Promise<ICountR
   };
   await Promise.all(Array.from({ length: parallel }, worker));
   for (const again of second) {
-    const first = result.cells.find((c) => c.contender === again.contender && c.kind === again.kind);
+    const first = result.cells.find(
+      (c) => c.contender === again.contender && c.kind === again.kind,
+    );
     if (first)
       result.repeats.push({
         contender: again.contender,
@@ -302,13 +330,18 @@ export async function countInstructions(options: ICountOptions): Promise<ICountR
       });
   }
   const order = (c: ICountCell): number =>
-    options.contenders.findIndex((x) => x.id === c.contender) * 10 + ['read', 'write', 'new'].indexOf(c.kind);
+    options.contenders.findIndex((x) => x.id === c.contender) * 10 +
+    ['read', 'write', 'new'].indexOf(c.kind);
   result.cells.sort((a, b) => order(a) - order(b));
   result.elapsedSeconds = (performance.now() - started) / 1000;
   return result;
 }
 
 /** The instructions per request of `contender` and `kind` in `run`, when counted. */
-export function icountOf(run: ICountRun | undefined, contender: string, kind: Kind): number | undefined {
+export function icountOf(
+  run: ICountRun | undefined,
+  contender: string,
+  kind: Kind,
+): number | undefined {
   return run?.cells.find((c) => c.contender === contender && c.kind === kind)?.perRequest;
 }

@@ -57,6 +57,8 @@ export interface Goal {
   /** `null`: could not be measured in this run (see `note`). */
   pass: boolean | null;
   note?: string;
+  /** Reported alongside the goals of issue 7, not one of them. */
+  informational?: boolean;
 }
 
 /** One run. */

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { buildServers } from './_build.js';
 import { closeClient } from './_client.js';
 import { CONTENDERS, KINDS, type Contender, type Kind } from './_contenders.js';
-import { countInstructions, ICOUNT_CONTENDERS, type ICountRun } from './_icount.js';
+import { countInstructions, ICOUNT_CONTENDERS, stopCounting, type ICountRun } from './_icount.js';
 import { icountTable } from './_icount-report.js';
 import { startRedis, type RedisProcess } from './_procs.js';
 
@@ -36,11 +36,13 @@ export async function icountOnly(options: ICountOnlyOptions): Promise<ICountRun>
   const ids = options.only ?? ICOUNT_CONTENDERS;
   const contenders = ids.map((id) => {
     const found = CONTENDERS.find((c) => c.id === id);
-    if (!found) throw new Error(`no contender ${id} (one of: ${CONTENDERS.map((c) => c.id).join(', ')})`);
+    if (!found)
+      throw new Error(`no contender ${id} (one of: ${CONTENDERS.map((c) => c.id).join(', ')})`);
     return found;
   });
   const kinds = options.kinds?.map((k) => {
-    if (!(KINDS as readonly string[]).includes(k)) throw new Error(`no kind ${k} (read, write, new)`);
+    if (!(KINDS as readonly string[]).includes(k))
+      throw new Error(`no kind ${k} (read, write, new)`);
     return k as Kind;
   });
   const root = new URL('..', import.meta.url).pathname;
@@ -49,6 +51,14 @@ export async function icountOnly(options: ICountOnlyOptions): Promise<ICountRun>
     'skipped' in built ? `${root}bench/servers/${c.id}.ts` : built.file(c.id);
   if ('skipped' in built) options.log(`warning: servers run under tsx: ${built.skipped}`);
   let redis: RedisProcess | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(
+      signal,
+      () =>
+        void stopCounting()
+          .then(() => redis?.stop())
+          .finally(() => process.exit(130)),
+    );
   const skipped: Record<string, string> = {};
   let counted = contenders;
   if (contenders.some((c) => c.needsRedis)) {

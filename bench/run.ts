@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: tessera against its peers, side by side in one run (issue 7).
  *
- *   npm run bench                  full run (about 15 minutes on 2 cores); writes bench/results/latest.json,
+ *   npm run bench                  full run (about 15 minutes on 2 cores, then the instruction
+ *                                  counts); writes bench/results/latest.json,
  *                                  bench/results/chart.svg and BENCHMARKS.md
- *   npm run bench -- --quick       under two minutes: 2 rounds of 1 s (bench/results/quick.json)
+ *   npm run bench -- --quick       load runs in under two minutes: 2 rounds of 1 s, then shorter
+ *                                  instruction counts (bench/results/quick.json)
  *   npm run -s bench -- --json     the results as JSON on stdout (progress stays on stderr)
  *   npm run bench -- --only=bare-node,tessera-node   some contenders (bench/results/partial.json)
  *   --rounds=N --duration=S        override the number of rounds and seconds per measurement
@@ -36,7 +38,13 @@ import { burst, closeClient } from './_client.js';
 import { CONTENDERS, kindsOf, type Contender, type Kind } from './_contenders.js';
 import { load, machine } from './_env.js';
 import { judge } from './_goals.js';
-import { countInstructions, ICOUNT_CONTENDERS, ICOUNT_FULL, ICOUNT_QUICK } from './_icount.js';
+import {
+  countInstructions,
+  ICOUNT_CONTENDERS,
+  ICOUNT_FULL,
+  ICOUNT_QUICK,
+  stopCounting,
+} from './_icount.js';
 import { icountOnly } from './icount.js';
 import { measure } from './_measure.js';
 import { memoryBench, sealBench, sqlBench } from './_scripts.js';
@@ -92,7 +100,9 @@ const REDIS_PORT = Number(process.env['BENCH_REDIS_PORT'] ?? 6395);
 const list = (value: string | undefined): string[] | undefined =>
   value?.split(',').map((s) => s.trim());
 /** Warm-up requests per kind and N for the instruction counts (see bench/_icount.ts). */
-const icountWarmup = Number(flags['icount-warmup'] ?? (flags.quick ? ICOUNT_QUICK.warmup : ICOUNT_FULL.warmup));
+const icountWarmup = Number(
+  flags['icount-warmup'] ?? (flags.quick ? ICOUNT_QUICK.warmup : ICOUNT_FULL.warmup),
+);
 const icountRequests = Number(
   flags['icount-requests'] ?? (flags.quick ? ICOUNT_QUICK.requests : ICOUNT_FULL.requests),
 );
@@ -108,7 +118,9 @@ if (flags.icount) {
     keepDumps: flags['keep-dumps'],
     redisPort: REDIS_PORT,
     log: (line) =>
-      void process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`),
+      void process.stderr.write(
+        `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`,
+      ),
   });
   process.exit();
 }
@@ -163,6 +175,7 @@ const active = (): Array<Contender & { skipped?: string }> => contenders.filter(
 const servers = new Map<string, ServerProcess>();
 let redis: RedisProcess | undefined;
 async function cleanUp(): Promise<void> {
+  await stopCounting();
   await Promise.all([...servers.values()].map((s) => s.stop()));
   servers.clear();
   await redis?.stop();
