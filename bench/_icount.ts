@@ -15,7 +15,11 @@
  * Node runs with `--single-threaded`: V8's compiler and GC helper threads do their work on the
  * main thread instead, so it is counted in the same order on every run (valgrind serializes the
  * threads anyway, and their share of the work would otherwise depend on scheduling). The total
- * work is the same as with helpers; only where it runs changes.
+ * work is the same as with helpers; only where it runs changes. `--no-flush-bytecode`: V8 drops
+ * the bytecode of functions that sat unused through a few full collections and compiles them
+ * again on their next call; in Express that re-compiling (`Builtins_CompileLazy`) was over half
+ * of some phases and made two processes differ by 15%, with it off they agree within 0.5%.
+ * `--expose-gc` lets each phase start after a full collection (SIGUSR2, bench/_server.ts).
  *
  * Returning clients (read, write) share one warm-up, alternating, as they share one process in
  * the load runs; new visitors warm up and are measured last, so the sessions they create do not
@@ -58,7 +62,11 @@ export const ICOUNT_FULL = { warmup: 6000, requests: 300 } as const;
 export const ICOUNT_QUICK = { warmup: 2000, requests: 100 } as const;
 
 /** Node flags of a counted server (see the module comment). */
-export const ICOUNT_NODE_FLAGS: readonly string[] = ['--single-threaded', '--expose-gc'];
+export const ICOUNT_NODE_FLAGS: readonly string[] = [
+  '--single-threaded',
+  '--expose-gc',
+  '--no-flush-bytecode',
+];
 
 /** How a count is taken. */
 export interface ICountSettings {
