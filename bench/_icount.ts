@@ -7,8 +7,8 @@
  * `--instr-atstart=no`, so start-up and warm-up run without instrumentation, about twice as fast),
  * counting is switched on and `callgrind_control --dump` ends each phase; a dump zeroes the
  * counters, so each dump holds exactly one phase. A phase of N requests and one of 2N follow each
- * other, each after a full collection, and the result is (I(2N) − I(N)) / N: whatever a phase
- * costs once (the first requests after a collection, a timer that fires once) cancels out. Two processes with totals at exit would each carry start-up and
+ * other and the result is (I(2N) − I(N)) / N: whatever a phase costs once (the dump, a timer that
+ * fires once) cancels out. Two processes with totals at exit would each carry start-up and
  * the JIT's warm-up (hundreds of millions of instructions, which vary from run to run), so their
  * difference would be noisier than what it measures.
  *
@@ -19,7 +19,8 @@
  * the bytecode of functions that sat unused through a few full collections and compiles them
  * again on their next call; in Express that re-compiling (`Builtins_CompileLazy`) was over half
  * of some phases and made two processes differ by 15%, with it off they agree within 0.5%.
- * `--expose-gc` lets each phase start after a full collection (SIGUSR2, bench/_server.ts).
+ * (Starting each phase after a forced full collection was tried and dropped: code runs slower for
+ * hundreds of requests after one, so it inflated every count.)
  *
  * Returning clients (read, write) share one warm-up, alternating, as they share one process in
  * the load runs; new visitors warm up and are measured last, so the sessions they create do not
@@ -62,11 +63,7 @@ export const ICOUNT_FULL = { warmup: 6000, requests: 300 } as const;
 export const ICOUNT_QUICK = { warmup: 2000, requests: 100 } as const;
 
 /** Node flags of a counted server (see the module comment). */
-export const ICOUNT_NODE_FLAGS: readonly string[] = [
-  '--single-threaded',
-  '--expose-gc',
-  '--no-flush-bytecode',
-];
+export const ICOUNT_NODE_FLAGS: readonly string[] = ['--single-threaded', '--no-flush-bytecode'];
 
 /** How a count is taken. */
 export interface ICountSettings {
@@ -203,20 +200,10 @@ async function countContender(
         if (reply.status !== 200) throw new Error(`GET ${pathOf(kind)} answered ${reply.status}`);
       }
     };
-    // A full collection (SIGUSR2, see bench/_server.ts), then a request that waits for it, then
-    // zeroed counters: each phase starts from the same collected heap, so the collections inside
-    // a phase follow its requests, not the luck of where the previous phase left the heap.
-    const fresh = async (): Promise<void> => {
-      process.kill(server.pid, 'SIGUSR2');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await get(server.origin, '/none', undefined, agent, 300_000);
-      await control('--dump=zero');
-    };
     const phases = async (kind: Kind): Promise<void> => {
-      await fresh();
+      await control('--dump=zero');
       await send(kind, options.requests);
       await control(`--dump=${kind}-n`);
-      await fresh();
       await send(kind, 2 * options.requests);
       await control(`--dump=${kind}-2n`);
     };

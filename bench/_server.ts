@@ -39,12 +39,6 @@ export function listen(server: Server): void {
 // Exit normally on SIGTERM, so `node --cpu-prof` writes its profile (bench/_profile.ts).
 process.once('SIGTERM', () => process.exit(0));
 
-// A full collection on SIGUSR2 when node runs with --expose-gc: the instruction counts start each
-// phase from a collected heap, so a large, rare collection falls into it the same way every run
-// (bench/_icount.ts). Without --expose-gc (the load runs) it does nothing.
-const collect = (globalThis as { gc?: () => void }).gc;
-if (collect) process.on('SIGUSR2', () => collect());
-
 /** Stops on SIGTERM/SIGINT after running `close` (for clients that hold the process open). */
 export function onStop(close: () => Promise<unknown> | void): void {
   process.removeAllListeners('SIGTERM');
