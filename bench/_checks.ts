@@ -2,38 +2,41 @@
  * @module The checks around the load runs: each server answers as the others do, returning
  * clients get real cookies, Redis commands per request, and updates lost under concurrency.
  */
+import type { Agent } from 'node:http';
 import { countOf, get, mergeCookies } from './_client.js';
 import type { Contender } from './_contenders.js';
 import { commandStats, diff, monitor, total, type Counts } from './_redis.js';
 
 /**
  * Checks a server behaves like every other one: a new visitor's write starts at 1 and sets a
- * cookie, the returning client's write and read see it. Throws saying what differed.
+ * cookie, the returning client's write and read see it. Throws saying what differed. `through`:
+ * the agent to send with (the shared one by default).
  */
-export async function verify(contender: Contender, origin: string): Promise<void> {
-  const none = await get(origin, '/none');
+export async function verify(contender: Contender, origin: string, through?: Agent): Promise<void> {
+  const ask = (path: string, cookie?: string) => get(origin, path, cookie, through);
+  const none = await ask('/none');
   if (none.status !== 200) throw new Error(`GET /none answered ${none.status}`);
   if (contender.store === 'none') {
-    const read = await get(origin, '/read');
+    const read = await ask('/read');
     if (read.status !== 200 || countOf(read) !== 1)
       throw new Error(`GET /read answered ${read.status} ${read.body}`);
     return;
   }
-  const first = await get(origin, '/write');
+  const first = await ask('/write');
   if (first.status !== 200 || countOf(first) !== 1)
     throw new Error(
       `a new visitor's GET /write answered ${first.status} ${first.body.slice(0, 200)}`,
     );
   let cookie = mergeCookies(undefined, first.cookies);
   if (!cookie) throw new Error("a new visitor's GET /write set no cookie");
-  const second = await get(origin, '/write', cookie);
+  const second = await ask('/write', cookie);
   if (countOf(second) !== 2)
     throw new Error(`the second GET /write answered ${second.body.slice(0, 200)}`);
   cookie = mergeCookies(cookie, second.cookies);
-  const read = await get(origin, '/read', cookie);
+  const read = await ask('/read', cookie);
   if (countOf(read) !== 2)
     throw new Error(`GET /read after two writes answered ${read.body.slice(0, 200)}`);
-  const fresh = await get(origin, '/read');
+  const fresh = await ask('/read');
   if (countOf(fresh) !== null) throw new Error(`GET /read without a cookie answered ${fresh.body}`);
 }
 
@@ -42,6 +45,7 @@ export async function returningClients(
   contender: Contender,
   origin: string,
   n: number,
+  through?: Agent,
 ): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -50,7 +54,7 @@ export async function returningClients(
       out.push(`sid=${'x'.repeat(40)}${String(i).padStart(3, '0')}`);
       continue;
     }
-    const reply = await get(origin, '/write');
+    const reply = await get(origin, '/write', undefined, through);
     const cookie = mergeCookies(undefined, reply.cookies);
     if (!cookie) throw new Error('GET /write set no cookie');
     out.push(cookie);

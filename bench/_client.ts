@@ -14,12 +14,21 @@ export interface Reply {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-/** GET `origin + path`, with `cookie` as the Cookie header when given. */
-export function get(origin: string, path: string, cookie?: string): Promise<Reply> {
+/**
+ * GET `origin + path`, with `cookie` as the Cookie header when given, through `through` (an agent
+ * of the caller's, such as one keep-alive socket) or the shared agent.
+ */
+export function get(
+  origin: string,
+  path: string,
+  cookie?: string,
+  through: Agent = agent,
+  timeoutMs = 10_000,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
       origin + path,
-      { agent, headers: cookie ? { cookie } : {}, timeout: 10_000 },
+      { agent: through, headers: cookie ? { cookie } : {}, timeout: timeoutMs },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -3,6 +3,8 @@
  * fall-short. Nothing here fails anything: a goal that falls short is reported, not thrown.
  */
 import type { CommandsPerRequest, LostUpdates } from './_checks.js';
+import { CONTENDERS } from './_contenders.js';
+import { kilo, sessionShare } from './_icount-report.js';
 import { cellKey, pairedDiff, pairedRatio, type Goal, type Results } from './_results.js';
 import { round, type Spread } from './_stats.js';
 
@@ -115,6 +117,11 @@ export function judge(r: Results): Goal[] {
       ),
     );
   }
+  goals.push(
+    icountGoal(r, 'icount-node', 'node:http', 'tessera-node', false),
+    icountGoal(r, 'icount-express', 'Express', 'tessera-express', true, 'express-session'),
+    icountGoal(r, 'icount-fastify', 'Fastify', 'tessera-fastify', true, 'fastify-session'),
+  );
   goals.push(redisCommandsGoal(r));
   goals.push(lostUpdatesGoal(r));
   const seal = sealRates(r.seal);
@@ -135,6 +142,59 @@ export function judge(r: Results): Goal[] {
   }
   goals.push(sealGoal);
   return goals;
+}
+
+/** The share of a session read's instructions beyond its bare server: at most 10%. */
+const ICOUNT_TARGET = 0.1;
+
+/**
+ * A session read's instructions per request beyond the bare server's, as a share of the bare
+ * server's (callgrind counts, bench/_icount.ts). Falling short, it says by how many points and
+ * how many instructions per read would have to go.
+ */
+function icountGoal(
+  r: Results,
+  id: string,
+  framework: string,
+  contenderId: string,
+  informational: boolean,
+  peerId?: string,
+): Goal {
+  const contender = CONTENDERS.find((c) => c.id === contenderId)!;
+  const goal: Goal = {
+    id,
+    title: `a session read adds ≤ ${ICOUNT_TARGET * 100}% of bare ${framework}'s instructions per request (tessera ${framework} read minus bare ${framework} read${informational ? '; informational' : ''})`,
+    target: `≤ ${ICOUNT_TARGET * 100}%`,
+    measured: '–',
+    pass: null,
+    ...(informational ? { informational } : {}),
+  };
+  const session = sessionShare(r.icount, contender, 'read');
+  if (!session) {
+    const why = r.icount?.skipped[contenderId] ?? r.icount?.skipped[contender.bare!];
+    return {
+      ...goal,
+      note:
+        why ??
+        (r.icount
+          ? missing(r, contenderId, contender.bare!)
+          : 'instructions were not counted in this run'),
+    };
+  }
+  const bare = session.added / session.share;
+  const pass = session.share <= ICOUNT_TARGET;
+  const peer = CONTENDERS.find((c) => c.id === peerId);
+  const peerShare = peer ? sessionShare(r.icount, peer, 'read') : undefined;
+  const peerText =
+    peer && peerShare
+      ? `; ${peer.label}: ${round(peerShare.share * 100, 1)}% (${kilo(peerShare.added)})`
+      : '';
+  const over = session.added - ICOUNT_TARGET * bare;
+  return {
+    ...goal,
+    measured: `${round(session.share * 100, 1)}% (${kilo(session.added)} of ${kilo(bare)} instructions)${pass ? '' : `; short by ${round((session.share - ICOUNT_TARGET) * 100, 1)} points: ${kilo(over)} fewer instructions per read (${Math.round((over / session.added) * 100)}% of the session's)`}${peerText}`,
+    pass,
+  };
 }
 
 function redisCommandsGoal(r: Results): Goal {

@@ -33,6 +33,13 @@ const REDIS =
 const REDIS_WRITE =
   "Writes: in server CPU per request tessera is ~1.5x cheaper (about 177 against 262 µs in the latest run), but its server core is only ~90% busy: tessera's one EVALSHA (8 commands inside its Lua script) waits on a Redis that shares the load generator's core with autocannon, so the req/s ratio (taken per round, then the median) understates it and swings widely between rounds. A Redis on a core of its own (a third core, or another machine) would measure what a deployment sees; on this 2-core machine the harness cannot give it one.";
 
+const ICOUNT_NODE =
+  "Where a read's instructions go (callgrind of the server, JIT'd functions named from `node --perf-basic-prof`'s map; inclusive, per request, bare node:http about 60k, tessera about 93k, on 2026-12-02): the handler's `await` moves the answer into a microtask (`processTicksAndRejections` 45k inclusive against 11k bare, the response itself included); `session.get` 10.4k, of which the manager's load 10.0k: SHA-256 of the id 5.0k (`Hash::OneShotDigest`), the memory store's `JSON.parse` 2.3k, the id's format check 0.6k; the adapter's `applyHeaders` 5.3k (a read sets `Cache-Control: private, no-store` and `Vary: Cookie`, through `setHeader`'s validation regexes and `hideStackFrames` wrappers); `commitBeforeHeaders` 2.7k and the held `end` around 9k beyond the writer it calls; the cookie parse 1.9k; young-generation GC 1.9k more than bare. " +
+  'What ≤ 10% (about 6k instructions) would take: all of these at once. A synchronous read path for local stores (no promise hop before the answer), the id hashed once per connection or with a cheaper keyed hash (SHA-256 alone is about 8% of bare node:http), records kept parsed (no `JSON.parse`, which needs the store-contract change named for the req/s goal), the two read headers set with one `setHeaders`/raw header array instead of two validated `setHeader` calls, and no per-request interception of `end` when nothing changed. Each is a measurable step: `npm run bench -- --icount --only=bare-node,tessera-node --kinds=read` shows it in about a minute.';
+
+const ICOUNT_FRAMEWORK =
+  "Informational: the same read path as on node:http on top of the framework's own request handling. The framework's answer after an `await` and its larger heap (Express's old-generation collections are large and rare, so its counts move most between the N and 2N phases: compare the two columns of the instructions table) make the same work cost more instructions than on node:http.";
+
 /** Why a goal falls short and what would close it, by goal id. */
 export const CLOSING_NOTES: Record<string, string> = {
   'memory-node': NODE,
@@ -41,6 +48,9 @@ export const CLOSING_NOTES: Record<string, string> = {
   'memory-fastify': FASTIFY,
   'redis-read': REDIS,
   'redis-write': REDIS_WRITE,
+  'icount-node': ICOUNT_NODE,
+  'icount-express': ICOUNT_FRAMEWORK,
+  'icount-fastify': ICOUNT_FRAMEWORK,
   'redis-commands':
     'tessera sends one command per read (HGETALL) and per write (one EVALSHA; the commands its Lua script runs are counted apart), none for a route that never touches the session.',
   'lost-updates':

@@ -85,18 +85,37 @@ export function pinToServerCore(pid: number): void {
   execFileSync('taskset', ['-a', '-p', '-c', SERVER_CORE, String(pid)], { stdio: 'ignore' });
 }
 
+/** Lets a running process (all its threads) run on every core again, when it was pinned. */
+export function unpin(pid: number, cores: number): void {
+  if (!hasTaskset) return;
+  execFileSync('taskset', ['-a', '-p', '-c', `0-${cores - 1}`, String(pid)], { stdio: 'ignore' });
+}
+
+/** How a server is started beyond its file, environment and pinning. */
+export interface StartOptions {
+  /** A command node runs under, with its arguments (`['valgrind', '--tool=callgrind']`). */
+  wrapper?: readonly string[];
+  /** How long to wait for `READY <port>`, in ms. @default 30000 */
+  readyMs?: number;
+}
+
 /**
  * Starts `file` (a bench server: compiled JavaScript, or TypeScript run under tsx) with node (on
- * the server core when `pin`), and resolves once it prints `READY <port>`. Rejects with the tail of its stderr when it exits or stays silent for 30 s.
+ * the server core when `pin`), and resolves once it prints `READY <port>`. Rejects with the tail
+ * of its stderr when it exits or stays silent for `options.readyMs` (30 s).
  */
 export function startServer(
   file: string,
   env: Record<string, string>,
   pin: boolean,
   nodeFlags: readonly string[] = [],
+  options: StartOptions = {},
 ): Promise<ServerProcess> {
   const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const [command, args] = pinned(pin, process.execPath, [...nodeFlags, ...loader, file]);
+  const node = [process.execPath, ...nodeFlags, ...loader, file];
+  const [first, ...rest] = [...(options.wrapper ?? []), ...node] as [string, ...string[]];
+  const [command, args] = pinned(pin, first, rest);
+  const readyMs = options.readyMs ?? 30_000;
   const child = spawn(command, args, {
     env: { ...process.env, ...env, PORT: '0', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,7 +136,10 @@ export function startServer(
       const tail = stderr.trim().split('\n').slice(-6).join('\n');
       reject(new Error(`${why}${tail ? `:\n${tail}` : ''}`));
     };
-    const timer = setTimeout(() => fail('did not report READY within 30 s'), 30_000);
+    const timer = setTimeout(
+      () => fail(`did not report READY within ${readyMs / 1000} s`),
+      readyMs,
+    );
     child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
     child.once('error', (error) => fail(error.message));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -2,6 +2,8 @@
  * @module The human-readable report of a run: the console summary and BENCHMARKS.md.
  */
 import { CONTENDERS, KIND_LABELS, KINDS } from './_contenders.js';
+import { icountOf } from './_icount.js';
+import { icountSection, kilo } from './_icount-report.js';
 import { CLOSING_NOTES } from './_notes.js';
 import {
   cellKey,
@@ -50,6 +52,7 @@ function throughput(r: Results, kind: (typeof KINDS)[number]): string {
         bare ? `${round(bare.median, 2)}x` : '–',
         `${round(c.p50.median, 1)} / ${round(c.p99.median, 1)}`,
         `${round(c.cpuUs.median, 1)} (${round(c.userUs.median, 1)})`,
+        kilo(icountOf(r.icount, c.contender, c.kind) ?? NaN),
         pct(c.busy.median),
         `${pct(c.otherLoad.median)} / ${pct(c.loadCoreOther.median)}`,
         String(c.non2xx + c.errors),
@@ -63,6 +66,7 @@ function throughput(r: Results, kind: (typeof KINDS)[number]): string {
       'vs bare framework',
       'latency p50 / p99 (ms)',
       'server CPU µs/req (user part)',
+      'instr/req',
       'server core busy',
       'other processes on server / load core',
       'errors',
@@ -197,7 +201,11 @@ function goals(r: Results): string {
       g.title,
       g.target,
       g.measured,
-      g.pass === null ? `not measured (${g.note ?? ''})` : g.pass ? '**pass**' : '**falls short**',
+      (g.pass === null
+        ? `not measured (${g.note ?? ''})`
+        : g.pass
+          ? '**pass**'
+          : '**falls short**') + (g.informational ? ' (informational)' : ''),
     ]),
   );
 }
@@ -244,6 +252,10 @@ export function renderReport(r: Results, options: { document: boolean }): string
   if (options.document) out.push('![req/s per contender](bench/results/chart.svg)', '');
   for (const kind of KINDS) out.push(`## ${KIND_LABELS[kind]}`, '', throughput(r, kind), '');
   out.push(
+    '## Instructions per request',
+    '',
+    icountSection(r.icount, r.contenders),
+    '',
     "## The session's server CPU per request (µs, minus the bare server's, median and range over rounds)",
     '',
     "Server CPU (user + system) per request minus the bare server's in the same round; `user` is the user-space part alone. The system part is mostly the loopback network stack, whose cost per request changes with the request rate (at a lower rate the load generator sleeps more and each response costs a wake-up), so the user part is the steadier measure of what the session code itself costs.",

@@ -5,6 +5,7 @@
 import type { CommandsPerRequest, LostUpdates } from './_checks.js';
 import type { Contender, Kind } from './_contenders.js';
 import type { Machine } from './_env.js';
+import type { ICountRun } from './_icount.js';
 import { spread, type Spread } from './_stats.js';
 
 /** One load run of one contender with one kind of traffic. */
@@ -56,6 +57,8 @@ export interface Goal {
   /** `null`: could not be measured in this run (see `note`). */
   pass: boolean | null;
   note?: string;
+  /** Reported alongside the goals of issue 7, not one of them. */
+  informational?: boolean;
 }
 
 /** One run. */
@@ -87,6 +90,8 @@ export interface Results {
   seal: unknown;
   /** SQL statements per request (bench/sql.ts); absent in runs before it existed. */
   sql?: unknown;
+  /** Instructions per request under callgrind (bench/_icount.ts); absent in runs before it existed. */
+  icount?: ICountRun | undefined;
   goals: Goal[];
 }
 

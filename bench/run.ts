@@ -1,13 +1,24 @@
 /**
  * `npm run bench`: tessera against its peers, side by side in one run (issue 7).
  *
- *   npm run bench                  full run (about 15 minutes on 2 cores); writes bench/results/latest.json,
+ *   npm run bench                  full run (about 15 minutes on 2 cores, then the instruction
+ *                                  counts); writes bench/results/latest.json,
  *                                  bench/results/chart.svg and BENCHMARKS.md
- *   npm run bench -- --quick       under two minutes: 2 rounds of 1 s (bench/results/quick.json)
+ *   npm run bench -- --quick       load runs in under two minutes: 2 rounds of 1 s, then shorter
+ *                                  instruction counts (bench/results/quick.json)
  *   npm run -s bench -- --json     the results as JSON on stdout (progress stays on stderr)
  *   npm run bench -- --only=bare-node,tessera-node   some contenders (bench/results/partial.json)
  *   --rounds=N --duration=S        override the number of rounds and seconds per measurement
  *   npm run bench -- --render      re-write BENCHMARKS.md and the chart from latest.json
+ *   npm run bench -- --icount      instructions per request alone (callgrind, bench/_icount.ts):
+ *                                  prints the table, writes bench/results/icount.json, never
+ *                                  BENCHMARKS.md; full and quick runs count them too, after the
+ *                                  load runs. With --only=ID,ID and --kinds=read,write,new it
+ *                                  measures one change in about a minute
+ *                                  (--only=bare-node,tessera-node --kinds=read);
+ *                                  --icount-warmup=W --icount-requests=N set the warm-up and the
+ *                                  phases (N, then 2N); --icount-repeat=ID counts ID twice;
+ *                                  --keep-dumps=DIR keeps the dumps for callgrind_annotate
  *   npm run bench -- --stores      the store benches instead: near cache on and off (bench/near-cache.ts),
  *                                  the tiered store against each tier (bench/tiered.ts), observers on and
  *                                  off (bench/observers.ts), a lock round trip and a rate-limit check
@@ -29,6 +40,14 @@ import { burst, closeClient } from './_client.js';
 import { CONTENDERS, kindsOf, type Contender, type Kind } from './_contenders.js';
 import { load, machine } from './_env.js';
 import { judge } from './_goals.js';
+import {
+  countInstructions,
+  ICOUNT_CONTENDERS,
+  ICOUNT_FULL,
+  ICOUNT_QUICK,
+  stopCounting,
+} from './_icount.js';
+import { icountOnly } from './icount.js';
 import { measure } from './_measure.js';
 import { memoryBench, sealBench, sqlBench } from './_scripts.js';
 import { rerender, writeResults } from './_write.js';
@@ -55,6 +74,12 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     render: { type: 'boolean', default: false },
     stores: { type: 'boolean', default: false },
+    icount: { type: 'boolean', default: false },
+    kinds: { type: 'string' },
+    'icount-warmup': { type: 'string' },
+    'icount-requests': { type: 'string' },
+    'icount-repeat': { type: 'string' },
+    'keep-dumps': { type: 'string' },
   },
 });
 
@@ -85,6 +110,35 @@ if (flags.stores) {
   process.exit();
 }
 
+const REDIS_PORT = Number(process.env['BENCH_REDIS_PORT'] ?? 6395);
+const list = (value: string | undefined): string[] | undefined =>
+  value?.split(',').map((s) => s.trim());
+/** Warm-up requests per kind and N for the instruction counts (see bench/_icount.ts). */
+const icountWarmup = Number(
+  flags['icount-warmup'] ?? (flags.quick ? ICOUNT_QUICK.warmup : ICOUNT_FULL.warmup),
+);
+const icountRequests = Number(
+  flags['icount-requests'] ?? (flags.quick ? ICOUNT_QUICK.requests : ICOUNT_FULL.requests),
+);
+
+if (flags.icount) {
+  const t0 = performance.now();
+  await icountOnly({
+    only: list(flags.only),
+    kinds: list(flags.kinds),
+    warmup: icountWarmup,
+    requests: icountRequests,
+    repeat: flags['icount-repeat'],
+    keepDumps: flags['keep-dumps'],
+    redisPort: REDIS_PORT,
+    log: (line) =>
+      void process.stderr.write(
+        `[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`,
+      ),
+  });
+  process.exit();
+}
+
 if (flags.render) {
   rerender();
   process.stderr.write('re-rendered BENCHMARKS.md and bench/results/chart.svg from latest.json\n');
@@ -97,7 +151,7 @@ const log = (line: string): void =>
   );
 const root = new URL('..', import.meta.url).pathname;
 const quick = flags.quick;
-const only = flags.only?.split(',').map((s) => s.trim());
+const only = list(flags.only);
 const mode: Results['mode'] =
   only || flags.rounds || flags.duration ? 'partial' : quick ? 'quick' : 'full';
 const rounds = Number(flags.rounds ?? (quick ? 2 : 5));
@@ -115,7 +169,6 @@ const RETRIES = quick ? 0 : 2;
 /** Each round's new visitors meet a fresh server (not in --quick runs: it costs ~2 s each). */
 const RENEW = !quick;
 const pct = (v: number): string => `${Math.round(v * 100)}%`;
-const REDIS_PORT = Number(process.env['BENCH_REDIS_PORT'] ?? 6395);
 
 const env = machine();
 const loadBefore = load();
@@ -136,6 +189,7 @@ const active = (): Array<Contender & { skipped?: string }> => contenders.filter(
 const servers = new Map<string, ServerProcess>();
 let redis: RedisProcess | undefined;
 async function cleanUp(): Promise<void> {
+  await stopCounting();
   await Promise.all([...servers.values()].map((s) => s.stop()));
   servers.clear();
   await redis?.stop();
@@ -168,6 +222,7 @@ const results: Omit<Results, 'elapsedSeconds' | 'loadAfter' | 'cells' | 'goals'>
   memory: undefined,
   seal: undefined,
   sql: undefined,
+  icount: undefined,
 };
 
 try {
@@ -332,6 +387,23 @@ try {
     } catch (error) {
       results.lostUpdates[c.id] = { skipped: (error as Error).message };
     }
+  }
+  // Counted after the load runs, so valgrind's servers never share a core with a timed one.
+  await Promise.all([...servers.values()].map((s) => s.stop()));
+  servers.clear();
+  const counted = active().filter((c) => ICOUNT_CONTENDERS.includes(c.id));
+  if (counted.length) {
+    log(`instructions per request (callgrind): ${counted.length} contenders…`);
+    results.icount = await countInstructions({
+      contenders: counted,
+      fileOf,
+      env: serverEnv,
+      warmup: icountWarmup,
+      requests: icountRequests,
+      repeat: counted.some((c) => c.id === 'tessera-node') ? 'tessera-node' : counted[0]?.id,
+      cores: env.cores,
+      log,
+    });
   }
 } finally {
   await cleanUp();
