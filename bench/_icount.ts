@@ -172,7 +172,7 @@ async function countContender(
   mkdirSync(dir, { recursive: true });
   const server = await startServer(
     options.fileOf(contender),
-    options.env,
+    { ...options.env, BENCH_STORE_TIMEOUT: '60000' },
     false,
     ICOUNT_NODE_FLAGS,
     {
