@@ -232,14 +232,11 @@ function lostUpdatesGoal(r: Results): Goal {
     pass: null,
   };
   const ours = Object.entries(r.lostUpdates).filter(
-    (e): e is [string, LostUpdates] => e[0].startsWith('tessera-session') && !('skipped' in e[1]),
+    (e): e is [string, LostUpdates] => e[0].startsWith('tessera-') && !('skipped' in e[1]),
   );
   if (ours.length === 0) return { ...goal, note: 'no tessera contender was measured' };
   const peers = Object.entries(r.lostUpdates)
-    .filter(
-      (e): e is [string, LostUpdates] =>
-        !e[0].startsWith('tessera-session') && !('skipped' in e[1]),
-    )
+    .filter((e): e is [string, LostUpdates] => !e[0].startsWith('tessera-') && !('skipped' in e[1]))
     .map(([id, l]) => `${id} ${round(l.lostPercent, 1)}%`);
   return {
     ...goal,

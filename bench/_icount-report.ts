@@ -3,7 +3,7 @@
  * BENCHMARKS.md, each session's instructions beyond its bare server and that as a share of it.
  */
 import type { Contender, Kind } from './_contenders.js';
-import { icountOf, type ICountRun } from './_icount.js';
+import { icountOf, LIGHT_SCALE, type ICountRun } from './_icount.js';
 import { round, thousands } from './_stats.js';
 
 function table(headers: string[], rows: string[][]): string {
@@ -48,7 +48,7 @@ export function icountTable(run: ICountRun, contenders: readonly Contender[]): s
       `**${thousands(cell.perRequest)}**`,
       session ? `${thousands(session.added)} (minus ${bare?.label ?? contender?.bare})` : '–',
       session ? `${Math.round(session.share * 100)}%` : '–',
-      `${kilo(cell.phases[0] / run.settings.requests)} / ${kilo(cell.phases[1] / (2 * run.settings.requests))}`,
+      `${kilo(cell.phases[0] / (cell.requests ?? run.settings.requests))} / ${kilo(cell.phases[1] / (2 * (cell.requests ?? run.settings.requests)))}`,
     ];
   });
   const skipped = Object.entries(run.skipped).map(([id, why]) => `- ${id}: not counted (${why})`);
@@ -89,7 +89,7 @@ export function icountSection(
   if (!run) return 'Not counted in this run.';
   const s = run.settings;
   return [
-    `Counted ${run.date.slice(0, 16).replace('T', ' ')} UTC. Instructions the server process executed per request, counted by \`valgrind --tool=callgrind\` (${s.valgrind}; node ${s.nodeFlags.join(' ')}), so unlike req/s they do not move with the machine's load. Each server runs alone under callgrind; this process sends it sequential requests on one keep-alive connection (returning clients cycle through ${s.clients} cookies, as in the load runs). After ${thousands(s.warmup)} uncounted warm-up requests per kind, a phase of N = ${thousands(s.requests)} requests and one of 2N are counted (\`callgrind_control --dump\` between them) and the result is (I(2N) − I(N)) / N, so start-up, the JIT's warm-up and anything a phase costs once cancel out; the last column shows each phase's own average, and where the two differ a garbage collection or a compilation fell into one phase only (the counts of Express, whose old-generation collections are large and rare, move most). Redis runs in its own process and is not counted. The session's instructions are the contender's minus its bare server's read. ${s.parallel} servers were counted at a time; the counts took ${Math.round(run.elapsedSeconds)} s.`,
+    `Counted ${run.date.slice(0, 16).replace('T', ' ')} UTC. Instructions the server process executed per request, counted by \`valgrind --tool=callgrind\` (${s.valgrind}; node ${s.nodeFlags.join(' ')}), so unlike req/s they do not move with the machine's load. Each server runs alone under callgrind; this process sends it sequential requests on one keep-alive connection (returning clients cycle through ${s.clients} cookies, as in the load runs). After ${thousands(s.warmup)} uncounted warm-up requests per kind, a phase of N = ${thousands(s.requests)} requests (${thousands(s.requests * LIGHT_SCALE)} for the servers other than Express's, which cost far less per request) and one of 2N are counted (\`callgrind_control --dump\` between them) and the result is (I(2N) − I(N)) / N, so start-up, the JIT's warm-up and anything a phase costs once cancel out; the last column shows each phase's own average, and where the two differ a garbage collection or a compilation fell into one phase only (the counts of Express, whose old-generation collections are large and rare, move most). Redis runs in its own process and is not counted. The session's instructions are the contender's minus its bare server's read. ${s.parallel} servers were counted at a time; the counts took ${Math.round(run.elapsedSeconds)} s.`,
     '',
     icountTable(run, contenders),
   ].join('\n');

@@ -16,7 +16,12 @@ type Data = { count: number };
 const timeout = Number(process.env['BENCH_STORE_TIMEOUT'] ?? 2000);
 let store: Store;
 if (process.env['BENCH_TESSERA_REDIS_DRIVER'] === 'ioredis') {
-  store = redisStore({ url: REDIS_URL, prefix: 'bench-ts:', driver: 'ioredis', commandTimeout: timeout });
+  store = redisStore({
+    url: REDIS_URL,
+    prefix: 'bench-ts:',
+    driver: 'ioredis',
+    commandTimeout: timeout,
+  });
 } else {
   const client = createClient({ url: REDIS_URL });
   client.on('error', (error: unknown) => console.error(error));
