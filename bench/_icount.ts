@@ -42,7 +42,8 @@ const run = promisify(execFile);
 
 /**
  * The contenders counted by default: the bare servers and the memory-store sessions on node:http,
- * Express and Fastify, and the two Redis contenders (Redis runs in its own, uncounted process).
+ * Express and Fastify, the two Redis contenders (Redis runs in its own, uncounted process), Koa
+ * and koa-session, and the cookie stores (tessera's and iron-session) against bare node:http.
  */
 export const ICOUNT_CONTENDERS: readonly string[] = [
   'bare-node',
@@ -55,6 +56,10 @@ export const ICOUNT_CONTENDERS: readonly string[] = [
   'fastify-session',
   'tessera-redis',
   'express-session-redis',
+  'bare-koa',
+  'koa-session',
+  'tessera-cookie',
+  'iron-session',
 ];
 
 /**
